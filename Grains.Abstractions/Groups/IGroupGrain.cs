@@ -1,0 +1,59 @@
+using Orleans.Concurrency;
+using Switchboard.Connections;
+using Switchboard.Identity;
+using Switchboard.Messaging;
+
+namespace Switchboard.Groups;
+
+/// <summary>
+/// One per group (key: the group id). Owns the policy, the members and their roles, who may post and
+/// read, the sequencer of the group's conversation, and the silos subscribed to its messages.
+/// </summary>
+[Alias("sb.IGroupGrain")]
+public interface IGroupGrain : IGrainWithStringKey
+{
+    /// <summary>The group; <c>NotFound</c> when it does not exist.</summary>
+    [ReadOnly, Alias("Get")]
+    Task<GroupInfo> GetAsync();
+
+    /// <summary>Creates the group (caller becomes owner; teachers and admins only) or changes its policy (owners and admins).</summary>
+    /// <returns>True when the group was created.</returns>
+    [Alias("Put")]
+    Task<bool> PutAsync(Caller caller, GroupPolicy policy);
+
+    /// <summary>Adds a member or changes its role (owners and admins).</summary>
+    [Alias("SetMember")]
+    Task SetMemberAsync(Caller caller, UserId user, GroupRole role);
+
+    /// <summary>Removes a member (owners and admins, or the member itself); the last owner stays.</summary>
+    [Alias("RemoveMember")]
+    Task RemoveMemberAsync(Caller caller, UserId user);
+
+    /// <summary>Joins as a member (open and announce groups; idempotent).</summary>
+    [Alias("Join")]
+    Task JoinAsync(Caller caller);
+
+    /// <summary>Leaves (idempotent); the last owner cannot leave.</summary>
+    [Alias("Leave")]
+    Task LeaveAsync(Caller caller);
+
+    /// <summary>Authorizes, sequences, stores and fans out a message (called by the sender's user grain after dedupe).</summary>
+    [Alias("Post")]
+    Task<StoredMessage> PostAsync(SendCommand command);
+
+    /// <summary>Throws <c>Forbidden</c> unless the caller may read the group's conversation.</summary>
+    [ReadOnly, Alias("AuthorizeRead")]
+    Task AuthorizeReadAsync(Caller caller);
+
+    /// <summary>The latest seq of the group's conversation (0 when empty).</summary>
+    [ReadOnly, Alias("GetLatestSeq")]
+    Task<long> GetLatestSeqAsync();
+
+    /// <summary>Subscribes a silo's sink to the group's messages until it expires; silos renew before then.</summary>
+    [AlwaysInterleave, Alias("Subscribe")]
+    Task SubscribeAsync(IConnectionSink sink);
+
+    /// <summary>Ends a silo's subscription (idempotent).</summary>
+    [AlwaysInterleave, Alias("Unsubscribe")]
+    Task UnsubscribeAsync(IConnectionSink sink);
+}

@@ -1,0 +1,66 @@
+using System.Collections.Immutable;
+using Orleans.Concurrency;
+using Switchboard.Connections;
+using Switchboard.Identity;
+using Switchboard.Messaging;
+
+namespace Switchboard.Users;
+
+/// <summary>
+/// One per user (key: the user id). Owns the user's live connections on every silo, presence, group
+/// memberships, and the dedupe of the user's send ids.
+/// </summary>
+[Alias("sb.IUserGrain")]
+public interface IUserGrain : IGrainWithStringKey
+{
+    /// <summary>
+    /// Registers a connection held by the silo behind <paramref name="sink"/>. Refused with
+    /// <c>RateLimited</c> when the user is at the per-user connection cap.
+    /// </summary>
+    /// <returns>The user's groups, for the silo's group index.</returns>
+    [Alias("Attach")]
+    Task<ImmutableArray<GroupId>> AttachAsync(IConnectionSink sink, ConnectionId connection, int maxConnections);
+
+    /// <summary>Removes a connection (idempotent).</summary>
+    [Alias("Detach")]
+    Task DetachAsync(IConnectionSink sink, ConnectionId connection);
+
+    /// <summary>
+    /// Re-announces every connection the silo behind <paramref name="sink"/> holds for this user, replacing
+    /// what the grain knew of that silo. Silos call it before their registration expires.
+    /// </summary>
+    /// <returns>The user's groups, so the silo can reconcile its group index.</returns>
+    [Alias("Renew")]
+    Task<ImmutableArray<GroupId>> RenewAsync(IConnectionSink sink, ImmutableArray<ConnectionId> connections);
+
+    /// <summary>Sends a message as this user: dedupes the id, authorizes, sequences, stores, then fans out.</summary>
+    [Alias("Send")]
+    Task<SendReceipt> SendAsync(SendCommand command);
+
+    /// <summary>Writes a message to this user's sockets on every silo (one call per silo).</summary>
+    [OneWay, Alias("Deliver")]
+    Task DeliverAsync(Delivery delivery);
+
+    /// <summary>The user's presence.</summary>
+    [ReadOnly, Alias("GetPresence")]
+    Task<Presence> GetPresenceAsync();
+
+    /// <summary>The user's conversations with their latest seq, groups without messages at 0.</summary>
+    [Alias("GetConversations")]
+    Task<ImmutableArray<ConversationSummary>> GetConversationsAsync();
+
+    /// <summary>The groups the user is a member of.</summary>
+    [ReadOnly, Alias("GetGroups")]
+    Task<ImmutableArray<GroupId>> GetGroupsAsync();
+
+    /// <summary>Called by a group grain when the user's membership changes; tells the silos holding the user's sockets.</summary>
+    [Alias("SetMembership")]
+    Task SetMembershipAsync(GroupId group, bool isMember);
+}
+
+/// <summary>A user's presence.</summary>
+[GenerateSerializer, Immutable, Alias("sb.Presence")]
+public sealed record Presence(
+    [property: Id(0)] UserId User,
+    [property: Id(1)] bool Online,
+    [property: Id(2)] int Connections);

@@ -1,0 +1,34 @@
+using Switchboard.Conversations;
+using Switchboard.Identity;
+using Switchboard.Messaging;
+
+namespace Switchboard.Grains.Conversations;
+
+/// <summary>
+/// The append-only log of every conversation, plus the two indexes PROTOCOL.md needs: each sender's
+/// request ids (dedupe that outlives a grain) and each user's direct conversations. A completed
+/// <see cref="AppendAsync"/> means durable: only then is the sender acked.
+/// </summary>
+public interface IMessageLog
+{
+    /// <summary>Stores a sequenced message; indexes the sender's request id and, for direct messages, both participants.</summary>
+    ValueTask AppendAsync(StoredMessage message, CancellationToken cancellationToken = default);
+
+    /// <summary>The latest seq of a conversation, 0 when it has none.</summary>
+    ValueTask<long> GetLatestSeqAsync(ConversationId conversation, CancellationToken cancellationToken = default);
+
+    /// <summary>Messages with seq greater than <paramref name="after"/>, oldest first, at most <paramref name="limit"/>.</summary>
+    ValueTask<HistoryPage> ReadAsync(ConversationId conversation, long after, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>Where a sender's request id was stored, if it was.</summary>
+    ValueTask<SendReceipt?> FindRequestAsync(UserId sender, string requestId, CancellationToken cancellationToken = default);
+
+    /// <summary>The sender's request ids stored since <paramref name="since"/>, newest last, at most <paramref name="limit"/>.</summary>
+    ValueTask<IReadOnlyList<StoredRequest>> GetRecentRequestsAsync(UserId sender, DateTimeOffset since, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>The user's direct conversations plus the given group conversations, each with its latest seq (0 when empty).</summary>
+    ValueTask<IReadOnlyList<ConversationSummary>> ListConversationsAsync(UserId user, IReadOnlyCollection<ConversationId> groups, CancellationToken cancellationToken = default);
+}
+
+/// <summary>A request id as the log remembers it.</summary>
+public sealed record StoredRequest(string RequestId, SendReceipt Receipt, DateTimeOffset Timestamp);

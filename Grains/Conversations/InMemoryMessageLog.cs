@@ -1,0 +1,149 @@
+using System.Collections.Concurrent;
+using Switchboard.Conversations;
+using Switchboard.Identity;
+using Switchboard.Messaging;
+
+namespace Switchboard.Grains.Conversations;
+
+/// <summary>
+/// The log of the single-process default and of fast tests: everything in this process's memory, nothing
+/// ever dropped. Every silo that should see the same log must share one instance.
+/// </summary>
+public sealed class InMemoryMessageLog : IMessageLog
+{
+    private readonly ConcurrentDictionary<ConversationId, ConversationLog> _conversations = new();
+    private readonly ConcurrentDictionary<UserId, SenderRequests> _requests = new();
+    private readonly ConcurrentDictionary<UserId, ConcurrentDictionary<ConversationId, byte>> _directByUser = new();
+
+    public ValueTask AppendAsync(StoredMessage message, CancellationToken cancellationToken = default)
+    {
+        var log = _conversations.GetOrAdd(message.Conversation, static _ => new ConversationLog());
+        log.Append(message);
+
+        var requests = _requests.GetOrAdd(message.From, static _ => new SenderRequests());
+        requests.Add(new StoredRequest(message.RequestId, new SendReceipt(message.Conversation, message.Seq), message.Timestamp));
+
+        if (!message.Conversation.IsGroup)
+        {
+            var (first, second) = message.Conversation.Participants;
+            _directByUser.GetOrAdd(first, static _ => new())[message.Conversation] = 0;
+            _directByUser.GetOrAdd(second, static _ => new())[message.Conversation] = 0;
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<long> GetLatestSeqAsync(ConversationId conversation, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(_conversations.TryGetValue(conversation, out var log) ? log.LatestSeq : 0);
+
+    public ValueTask<HistoryPage> ReadAsync(ConversationId conversation, long after, int limit, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(_conversations.TryGetValue(conversation, out var log)
+            ? log.Read(after, limit)
+            : new HistoryPage([], Complete: true, More: false));
+
+    public ValueTask<SendReceipt?> FindRequestAsync(UserId sender, string requestId, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(_requests.TryGetValue(sender, out var requests) ? requests.Find(requestId) : null);
+
+    public ValueTask<IReadOnlyList<StoredRequest>> GetRecentRequestsAsync(UserId sender, DateTimeOffset since, int limit, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(_requests.TryGetValue(sender, out var requests) ? requests.Since(since, limit) : (IReadOnlyList<StoredRequest>)[]);
+
+    public ValueTask<IReadOnlyList<ConversationSummary>> ListConversationsAsync(UserId user, IReadOnlyCollection<ConversationId> groups, CancellationToken cancellationToken = default)
+    {
+        var result = new List<ConversationSummary>();
+        if (_directByUser.TryGetValue(user, out var direct))
+        {
+            foreach (var conversation in direct.Keys)
+            {
+                result.Add(new ConversationSummary(conversation, LatestSeq(conversation)));
+            }
+        }
+
+        foreach (var conversation in groups)
+        {
+            result.Add(new ConversationSummary(conversation, LatestSeq(conversation)));
+        }
+
+        result.Sort(static (a, b) => string.CompareOrdinal(a.Conversation.Value, b.Conversation.Value));
+        return ValueTask.FromResult<IReadOnlyList<ConversationSummary>>(result);
+    }
+
+    private long LatestSeq(ConversationId conversation) =>
+        _conversations.TryGetValue(conversation, out var log) ? log.LatestSeq : 0;
+
+    private sealed class ConversationLog
+    {
+        private readonly List<StoredMessage> _messages = [];
+        private readonly Lock _lock = new();
+
+        public long LatestSeq
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return _messages.Count;
+                }
+            }
+        }
+
+        public void Append(StoredMessage message)
+        {
+            lock (_lock)
+            {
+                // The sequencer is the only writer; anything but the next seq is a bug worth failing loudly on.
+                if (message.Seq != _messages.Count + 1)
+                {
+                    throw new InvalidOperationException($"{message.Conversation}: expected seq {_messages.Count + 1}, got {message.Seq}.");
+                }
+
+                _messages.Add(message);
+            }
+        }
+
+        public HistoryPage Read(long after, int limit)
+        {
+            lock (_lock)
+            {
+                var start = (int)Math.Clamp(after, 0, _messages.Count);
+                var count = Math.Min(limit, _messages.Count - start);
+                var page = _messages.GetRange(start, count);
+                return new HistoryPage(page, Complete: true, More: start + count < _messages.Count);
+            }
+        }
+    }
+
+    private sealed class SenderRequests
+    {
+        private readonly Dictionary<string, StoredRequest> _byId = new(StringComparer.Ordinal);
+        private readonly List<StoredRequest> _inOrder = [];
+        private readonly Lock _lock = new();
+
+        public void Add(StoredRequest request)
+        {
+            lock (_lock)
+            {
+                if (_byId.TryAdd(request.RequestId, request))
+                {
+                    _inOrder.Add(request);
+                }
+            }
+        }
+
+        public SendReceipt? Find(string requestId)
+        {
+            lock (_lock)
+            {
+                return _byId.TryGetValue(requestId, out var request) ? request.Receipt : null;
+            }
+        }
+
+        public IReadOnlyList<StoredRequest> Since(DateTimeOffset since, int limit)
+        {
+            lock (_lock)
+            {
+                var recent = _inOrder.Where(r => r.Timestamp >= since).ToList();
+                return recent.Count <= limit ? recent : recent.GetRange(recent.Count - limit, limit);
+            }
+        }
+    }
+}

@@ -1,0 +1,18 @@
+using Switchboard.Groups;
+
+namespace Switchboard.Grains.Groups;
+
+/// <summary>The persisted state of a group: small and changed only by membership and policy, never per message.</summary>
+[GenerateSerializer, Alias("sb.GroupState")]
+public sealed class GroupState
+{
+    [Id(0)]
+    public bool Exists { get; set; }
+
+    [Id(1)]
+    public GroupPolicy Policy { get; set; }
+
+    /// <summary>Members by user id, with their role.</summary>
+    [Id(2)]
+    public Dictionary<string, GroupRole> Members { get; set; } = new(StringComparer.Ordinal);
+}

@@ -1,0 +1,25 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Switchboard.Grains.Hosting;
+
+/// <summary>Routing and delivery settings shared by grains and silos (section <c>Switchboard:Routing</c>).</summary>
+public sealed class RoutingOptions
+{
+    public const string SectionName = "Switchboard:Routing";
+
+    /// <summary>How often a silo re-announces its connections and group subscriptions. Default 60 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan RenewalPeriod { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long a grain keeps a silo's registration without a renewal. Default 3 min; must exceed <see cref="RenewalPeriod"/>.</summary>
+    [Range(typeof(TimeSpan), "00:00:02", "02:00:00")]
+    public TimeSpan RegistrationLifetime { get; set; } = TimeSpan.FromMinutes(3);
+
+    /// <summary>How long send ids are remembered for dedupe. Default (and minimum) 24 h.</summary>
+    [Range(typeof(TimeSpan), "1.00:00:00", "30.00:00:00")]
+    public TimeSpan DedupeWindow { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>Send ids a user grain keeps in memory; past it, misses are checked against the log. Default 100,000.</summary>
+    [Range(1, 10_000_000)]
+    public int DedupeCapacity { get; set; } = 100_000;
+}

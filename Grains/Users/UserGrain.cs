@@ -1,0 +1,357 @@
+using System.Collections.Immutable;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
+using Orleans.Placement;
+using Switchboard.Connections;
+using Switchboard.Conversations;
+using Switchboard.Grains.Conversations;
+using Switchboard.Grains.Hosting;
+using Switchboard.Identity;
+using Switchboard.Messaging;
+using Switchboard.Users;
+
+namespace Switchboard.Grains.Users;
+
+/// <summary>
+/// A user: where its sockets are (by silo), presence, memberships, and the dedupe of its send ids before
+/// anything is routed. Reentrant so that one slow send never holds up the user's other sends or the
+/// deliveries to its sockets; every state change below happens between awaits, so turns cannot tear it.
+/// Placed where it is first called, which is usually the silo holding the user's first socket.
+/// </summary>
+[Reentrant]
+[PreferLocalPlacement]
+internal sealed partial class UserGrain(
+    [PersistentState("user", StorageNames.Grains)] IPersistentState<UserState> state,
+    IMessageLog log,
+    TimeProvider time,
+    IOptions<RoutingOptions> options,
+    ILogger<UserGrain> logger) : Grain, IUserGrain
+{
+    private readonly Dictionary<IConnectionSink, SiloConnections> _silos = [];
+    private readonly Dictionary<string, Task<SendReceipt>> _inFlight = new(StringComparer.Ordinal);
+    private SendDedupe? _dedupe;
+    private Task? _dedupeLoad;
+
+    private UserId Id => new(this.GetPrimaryKeyString());
+
+    public Task<ImmutableArray<GroupId>> AttachAsync(IConnectionSink sink, ConnectionId connection, int maxConnections)
+    {
+        RemoveExpired();
+        if (maxConnections > 0 && CountConnections() >= maxConnections)
+        {
+            throw new SwitchboardException(ErrorCode.RateLimited, $"User {Id} already has {maxConnections} connections.");
+        }
+
+        var silo = GetOrAddSilo(sink);
+        silo.Connections.Add(connection);
+        silo.Renewed = time.GetUtcNow();
+        return Task.FromResult(Groups());
+    }
+
+    public Task DetachAsync(IConnectionSink sink, ConnectionId connection)
+    {
+        if (_silos.TryGetValue(sink, out var silo) && silo.Connections.Remove(connection) && silo.Connections.Count == 0)
+        {
+            _silos.Remove(sink);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<ImmutableArray<GroupId>> RenewAsync(IConnectionSink sink, ImmutableArray<ConnectionId> connections)
+    {
+        if (connections.IsDefaultOrEmpty)
+        {
+            _silos.Remove(sink);
+        }
+        else
+        {
+            var silo = GetOrAddSilo(sink);
+            silo.Connections.Clear();
+            silo.Connections.UnionWith(connections);
+            silo.Renewed = time.GetUtcNow();
+        }
+
+        return Task.FromResult(Groups());
+    }
+
+    public async Task<SendReceipt> SendAsync(SendCommand command)
+    {
+        if (command.Sender.User != Id)
+        {
+            throw SwitchboardException.BadRequest("A user sends only as itself.");
+        }
+
+        var dedupe = await GetDedupeAsync();
+        if (dedupe.TryGet(command.RequestId, out var known))
+        {
+            return known;
+        }
+
+        // A retry racing its original waits for it instead of storing the message twice.
+        if (_inFlight.TryGetValue(command.RequestId, out var pending))
+        {
+            return await pending;
+        }
+
+        var send = SendOnceAsync(command, dedupe);
+        _inFlight[command.RequestId] = send;
+        try
+        {
+            return await send;
+        }
+        finally
+        {
+            _inFlight.Remove(command.RequestId);
+        }
+    }
+
+    public Task DeliverAsync(Delivery delivery)
+    {
+        RemoveExpired();
+        foreach (var sink in _silos.Keys)
+        {
+            _ = sink.DeliverToUserAsync(Id, delivery);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<Presence> GetPresenceAsync()
+    {
+        RemoveExpired();
+        var count = CountConnections();
+        return Task.FromResult(new Presence(Id, count > 0, count));
+    }
+
+    public async Task<ImmutableArray<ConversationSummary>> GetConversationsAsync()
+    {
+        var groups = state.State.Groups.Select(g => ConversationId.ForGroup(new GroupId(g))).ToArray();
+        try
+        {
+            var list = await log.ListConversationsAsync(Id, groups);
+            return [.. list];
+        }
+        catch (Exception exception) when (exception is not SwitchboardException)
+        {
+            throw SwitchboardException.Unavailable("The message log is unavailable; retry.", new Exception(exception.Message));
+        }
+    }
+
+    public Task<ImmutableArray<GroupId>> GetGroupsAsync() => Task.FromResult(Groups());
+
+    public async Task SetMembershipAsync(GroupId group, bool isMember)
+    {
+        var changed = isMember ? state.State.Groups.Add(group.Value) : state.State.Groups.Remove(group.Value);
+        if (changed)
+        {
+            try
+            {
+                await state.WriteStateAsync();
+            }
+            catch (Exception exception) when (exception is not SwitchboardException)
+            {
+                UserLog.StateWriteFailed(logger, Id.Value, exception);
+                throw SwitchboardException.Unavailable("User storage is unavailable; retry.", new Exception(exception.Message));
+            }
+        }
+
+        // Every silo holding the user's sockets (un)subscribes before the join or leave is acknowledged.
+        RemoveExpired();
+        await Task.WhenAll(_silos.Keys.Select(sink => NotifySiloAsync(sink, group, isMember)));
+    }
+
+    private async Task NotifySiloAsync(IConnectionSink sink, GroupId group, bool isMember)
+    {
+        try
+        {
+            await sink.MembershipChangedAsync(Id, group, isMember);
+        }
+        catch (Exception exception)
+        {
+            // The silo is gone or slow: its next renewal reconciles the membership.
+            UserLog.SiloNotificationFailed(logger, Id.Value, exception);
+        }
+    }
+
+    private async Task<SendReceipt> SendOnceAsync(SendCommand command, SendDedupe dedupe)
+    {
+        if (!dedupe.IsComplete)
+        {
+            var stored = await LogCall(() => log.FindRequestAsync(Id, command.RequestId));
+            if (stored is not null)
+            {
+                dedupe.Add(command.RequestId, stored, time.GetUtcNow());
+                return stored;
+            }
+        }
+
+        StoredMessage message;
+        bool fannedOutToSender;
+        if (command.To.IsGroup)
+        {
+            message = await GrainFactory.GetGroupGrain(command.To.Group).PostAsync(command);
+
+            // Members' sockets get group messages from the group's fan-out; a poster who is not a member does not.
+            fannedOutToSender = state.State.Groups.Contains(command.To.Group.Value);
+        }
+        else
+        {
+            if (command.To.User == Id)
+            {
+                throw SwitchboardException.BadRequest("A direct message to oneself is not allowed.");
+            }
+
+            var conversation = ConversationId.Direct(Id, command.To.User);
+            message = await GrainFactory.GetDirectConversationGrain(conversation).AppendAsync(command);
+            fannedOutToSender = false;
+        }
+
+        var receipt = new SendReceipt(message.Conversation, message.Seq);
+        dedupe.Add(command.RequestId, receipt, message.Timestamp);
+
+        if (!fannedOutToSender)
+        {
+            DeliverToOwnSockets(message, command.Origin);
+        }
+
+        return receipt;
+    }
+
+    private void DeliverToOwnSockets(StoredMessage message, ConnectionId? origin)
+    {
+        RemoveExpired();
+        var others = CountConnections() - (origin is null ? 0 : 1);
+        if (others <= 0)
+        {
+            return;
+        }
+
+        var delivery = new Delivery(message.Conversation, message.Seq, message.From, origin, MessageFrame.Serialize(message));
+        foreach (var sink in _silos.Keys)
+        {
+            _ = sink.DeliverToUserAsync(Id, delivery);
+        }
+    }
+
+    private async ValueTask<SendDedupe> GetDedupeAsync()
+    {
+        if (_dedupe is not null)
+        {
+            return _dedupe;
+        }
+
+        _dedupeLoad ??= LoadDedupeAsync();
+        try
+        {
+            await _dedupeLoad;
+        }
+        catch
+        {
+            _dedupeLoad = null;
+            throw;
+        }
+
+        return _dedupe!;
+    }
+
+    private async Task LoadDedupeAsync()
+    {
+        var settings = options.Value;
+        var dedupe = new SendDedupe(settings.DedupeWindow, settings.DedupeCapacity);
+        var since = time.GetUtcNow() - settings.DedupeWindow;
+        var recent = await LogCall(() => log.GetRecentRequestsAsync(Id, since, settings.DedupeCapacity));
+        foreach (var request in recent)
+        {
+            dedupe.Add(request.RequestId, request.Receipt, request.Timestamp);
+        }
+
+        if (recent.Count >= settings.DedupeCapacity)
+        {
+            dedupe.MarkIncomplete();
+        }
+
+        _dedupe = dedupe;
+    }
+
+    private static async ValueTask<T> LogCall<T>(Func<ValueTask<T>> call)
+    {
+        try
+        {
+            return await call();
+        }
+        catch (Exception exception) when (exception is not SwitchboardException)
+        {
+            throw SwitchboardException.Unavailable("The message log is unavailable; retry with the same id.", new Exception(exception.Message));
+        }
+    }
+
+    private ImmutableArray<GroupId> Groups() => [.. state.State.Groups.Select(g => new GroupId(g))];
+
+    private SiloConnections GetOrAddSilo(IConnectionSink sink)
+    {
+        if (!_silos.TryGetValue(sink, out var silo))
+        {
+            silo = new SiloConnections();
+            _silos[sink] = silo;
+        }
+
+        return silo;
+    }
+
+    private int CountConnections()
+    {
+        var count = 0;
+        foreach (var silo in _silos.Values)
+        {
+            count += silo.Connections.Count;
+        }
+
+        return count;
+    }
+
+    private void RemoveExpired()
+    {
+        var horizon = time.GetUtcNow() - options.Value.RegistrationLifetime;
+        List<IConnectionSink>? expired = null;
+        foreach (var (sink, silo) in _silos)
+        {
+            if (silo.Renewed < horizon)
+            {
+                (expired ??= []).Add(sink);
+            }
+        }
+
+        if (expired is null)
+        {
+            return;
+        }
+
+        foreach (var sink in expired)
+        {
+            _silos.Remove(sink);
+        }
+
+        UserLog.RegistrationsExpired(logger, Id.Value, expired.Count);
+    }
+
+    private sealed class SiloConnections
+    {
+        public HashSet<ConnectionId> Connections { get; } = [];
+
+        public DateTimeOffset Renewed { get; set; }
+    }
+}
+
+internal static partial class UserLog
+{
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "User {User}: dropped {Count} silo registrations that were not renewed")]
+    public static partial void RegistrationsExpired(ILogger logger, string user, int count);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "User {User}: a silo holding its sockets did not take a membership change")]
+    public static partial void SiloNotificationFailed(ILogger logger, string user, Exception exception);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Error, Message = "User {User}: state write failed")]
+    public static partial void StateWriteFailed(ILogger logger, string user, Exception exception);
+}

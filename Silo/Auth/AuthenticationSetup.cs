@@ -1,0 +1,90 @@
+using System.Text;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.Extensions.Options;
+using Switchboard.Identity;
+using Switchboard.Messaging;
+using Switchboard.Silo.Endpoints;
+
+namespace Switchboard.Silo.Auth;
+
+/// <summary>JWT bearer authentication for REST, <c>/ws</c> (header or <c>access_token</c>) and the dashboard (admin only).</summary>
+public static class AuthenticationSetup
+{
+    public const string AdminPolicy = "admin";
+    private const string DashboardCookie = "sb_dashboard";
+
+    public static IServiceCollection AddSwitchboardAuthentication(this IServiceCollection services)
+    {
+        services.AddOptions<AuthOptions>()
+            .BindConfiguration(AuthOptions.SectionName)
+            .ValidateDataAnnotations()
+            .Validate(o => o.DevTokens || !string.IsNullOrEmpty(o.SigningKey),
+                $"{AuthOptions.SectionName}:SigningKey is required when dev tokens are off (set it, e.g. Switchboard__Auth__SigningKey, to 32+ random characters shared by every silo).")
+            .Validate(o => string.IsNullOrEmpty(o.SigningKey) || Encoding.UTF8.GetByteCount(o.SigningKey) >= 32,
+                $"{AuthOptions.SectionName}:SigningKey must be at least 32 bytes.")
+            .ValidateOnStart();
+        services.AddSingleton<TokenService>();
+
+        services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
+        services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
+            .Configure<TokenService>((options, tokens) =>
+            {
+                options.MapInboundClaims = false;
+                options.TokenValidationParameters = tokens.ValidationParameters;
+                options.Events = new JwtBearerEvents
+                {
+                    OnMessageReceived = ReadBrowserToken,
+                    OnChallenge = async context =>
+                    {
+                        context.HandleResponse();
+                        await Problems.Write(context.HttpContext, ErrorCode.Unauthorized, "A valid bearer token is required.");
+                    },
+                    OnForbidden = context => Problems.Write(context.HttpContext, ErrorCode.Forbidden, "This needs the admin role."),
+                };
+            });
+
+        services.AddAuthorizationBuilder()
+            .AddPolicy(AdminPolicy, policy => policy.RequireClaim(TokenClaims.Role, Caller.AdminRole));
+        return services;
+    }
+
+    /// <summary>
+    /// Browsers cannot set headers on a WebSocket: <c>/ws</c> takes <c>access_token</c> from the query. The
+    /// dashboard takes it once from the query and keeps it in an HttpOnly cookie for its own requests.
+    /// </summary>
+    private static Task ReadBrowserToken(MessageReceivedContext context)
+    {
+        var request = context.Request;
+        if (request.Headers.Authorization.Count > 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        var path = request.Path;
+        if (path.StartsWithSegments("/ws"))
+        {
+            context.Token = request.Query["access_token"];
+        }
+        else if (path.StartsWithSegments("/dashboard"))
+        {
+            var fromQuery = request.Query["access_token"].ToString();
+            if (fromQuery.Length > 0)
+            {
+                context.Token = fromQuery;
+                context.Response.Cookies.Append(DashboardCookie, fromQuery, new CookieOptions
+                {
+                    HttpOnly = true,
+                    SameSite = SameSiteMode.Strict,
+                    Secure = request.IsHttps,
+                    Path = "/dashboard",
+                });
+            }
+            else if (request.Cookies.TryGetValue(DashboardCookie, out var fromCookie))
+            {
+                context.Token = fromCookie;
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+}

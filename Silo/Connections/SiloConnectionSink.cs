@@ -1,0 +1,48 @@
+using Switchboard.Connections;
+using Switchboard.Identity;
+using Switchboard.Messaging;
+using Switchboard.Silo.Diagnostics;
+
+namespace Switchboard.Silo.Connections;
+
+/// <summary>
+/// The observer grains call to reach this silo's sockets. Expands one call into writes to local sockets,
+/// writing the same frame bytes to each.
+/// </summary>
+public sealed class SiloConnectionSink(ConnectionRegistry registry, SwitchboardMetrics metrics, IServiceProvider services) : IConnectionSink
+{
+    public Task DeliverToUserAsync(UserId user, Delivery delivery)
+    {
+        Write(registry.GetUserConnections(user), delivery);
+        return Task.CompletedTask;
+    }
+
+    public Task DeliverToGroupAsync(GroupId group, Delivery delivery)
+    {
+        foreach (var member in registry.GetGroupMembers(group))
+        {
+            Write(registry.GetUserConnections(member), delivery);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task MembershipChangedAsync(UserId user, GroupId group, bool isMember) =>
+        services.GetRequiredService<ConnectionRouter>().ApplyMembershipAsync(user, group, isMember);
+
+    private void Write(System.Collections.Immutable.ImmutableArray<IClientConnection> connections, Delivery delivery)
+    {
+        foreach (var connection in connections)
+        {
+            if (delivery.Exclude is { } exclude && exclude == connection.Id)
+            {
+                continue;
+            }
+
+            if (connection.TrySend(delivery.Frame))
+            {
+                metrics.MessageDelivered();
+            }
+        }
+    }
+}

@@ -1,0 +1,31 @@
+namespace Switchboard.Silo.Diagnostics;
+
+internal static partial class ConnectionLog
+{
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "Detaching a connection from its user grain failed; the registration will expire")]
+    public static partial void DetachFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Renewing this silo's registrations failed; retrying next period")]
+    public static partial void RenewalFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 3010, Level = LogLevel.Information, Message = "Connection {Connection} of {User} opened (role {Role})")]
+    public static partial void Opened(ILogger logger, string connection, string user, string role);
+
+    [LoggerMessage(EventId = 3011, Level = LogLevel.Information, Message = "Connection {Connection} of {User} closed: {CloseStatus} {Reason}")]
+    public static partial void Closed(ILogger logger, string connection, string user, int closeStatus, string reason);
+
+    [LoggerMessage(EventId = 3012, Level = LogLevel.Warning, Message = "Connection {Connection} of {User} refused: {Reason}")]
+    public static partial void Refused(ILogger logger, string connection, string user, string reason);
+
+    [LoggerMessage(EventId = 3013, Level = LogLevel.Error, Message = "Connection {Connection}: request {Type} failed unexpectedly")]
+    public static partial void RequestFailed(ILogger logger, string connection, string type, Exception exception);
+
+    [LoggerMessage(EventId = 3014, Level = LogLevel.Warning, Message = "Connection {Connection} of {User} is too slow: outbound queue full, closing with 4008")]
+    public static partial void TooSlow(ILogger logger, string connection, string user);
+
+    [LoggerMessage(EventId = 3015, Level = LogLevel.Information, Message = "Draining: closing {Count} sockets with 1012")]
+    public static partial void Draining(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 3016, Level = LogLevel.Debug, Message = "Connection {Connection}: socket loop ended with an error")]
+    public static partial void SocketError(ILogger logger, string connection, Exception exception);
+}

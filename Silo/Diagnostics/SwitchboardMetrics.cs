@@ -1,0 +1,41 @@
+using System.Diagnostics.Metrics;
+
+namespace Switchboard.Silo.Diagnostics;
+
+/// <summary>The silo's instruments, on one meter. No user or group ids as dimensions.</summary>
+public sealed class SwitchboardMetrics
+{
+    public const string MeterName = "Switchboard.Silo";
+
+    private readonly Counter<long> _framesIn;
+    private readonly Counter<long> _framesOut;
+    private readonly Counter<long> _delivered;
+    private readonly Counter<long> _queueDrops;
+    private readonly Counter<long> _errors;
+    private readonly Histogram<double> _sendDuration;
+
+    public SwitchboardMetrics(IMeterFactory meterFactory, Connections.ConnectionRegistry registry)
+    {
+        var meter = meterFactory.Create(MeterName);
+        _framesIn = meter.CreateCounter<long>("switchboard.frames.received", "{frame}", "Client frames received");
+        _framesOut = meter.CreateCounter<long>("switchboard.frames.sent", "{frame}", "Frames written to sockets");
+        _delivered = meter.CreateCounter<long>("switchboard.messages.delivered", "{message}", "Message frames queued to local sockets");
+        _queueDrops = meter.CreateCounter<long>("switchboard.queue.overflows", "{connection}", "Connections closed because their outbound queue was full");
+        _errors = meter.CreateCounter<long>("switchboard.errors", "{error}", "Error frames and problem details sent, by code");
+        _sendDuration = meter.CreateHistogram<double>("switchboard.send.duration", "ms", "Time from a send frame to its ack");
+        meter.CreateObservableGauge("switchboard.connections", () => registry.ConnectionCount, "{connection}", "Open sockets on this silo");
+        meter.CreateObservableGauge("switchboard.users", () => registry.UserCount, "{user}", "Users with sockets on this silo");
+    }
+
+    public void FrameReceived() => _framesIn.Add(1);
+
+    public void FrameSent() => _framesOut.Add(1);
+
+    public void MessageDelivered() => _delivered.Add(1);
+
+    public void QueueOverflow() => _queueDrops.Add(1);
+
+    public void Error(string code) => _errors.Add(1, new KeyValuePair<string, object?>("code", code));
+
+    public void SendCompleted(TimeSpan elapsed) => _sendDuration.Record(elapsed.TotalMilliseconds);
+}

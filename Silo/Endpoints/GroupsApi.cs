@@ -1,0 +1,109 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Switchboard.Groups;
+using Switchboard.Identity;
+using Switchboard.Messaging;
+
+namespace Switchboard.Silo.Endpoints;
+
+/// <summary>Groups: create or change policy, members, and reading a group.</summary>
+public static class GroupsApi
+{
+    public static IEndpointRouteBuilder MapGroupsApi(this IEndpointRouteBuilder endpoints)
+    {
+        var api = endpoints.MapGroup("/api/groups/{id}").RequireAuthorization();
+        api.MapPut("/", PutAsync);
+        api.MapGet("/", GetAsync);
+        api.MapPut("/members/{user}", PutMemberAsync);
+        api.MapDelete("/members/{user}", DeleteMemberAsync);
+        return endpoints;
+    }
+
+    private static async Task<IResult> PutAsync(HttpContext context, string id, IGrainFactory grains)
+    {
+        try
+        {
+            var caller = MessagingApi.Caller(context.User);
+            var group = ParseGroup(id);
+            using var document = RequestBody.ParseObject(await RequestBody.ReadAsync(context.Request, context.RequestAborted));
+            if (!GroupNames.TryParsePolicy(RequestBody.GetString(document.RootElement, "policy"), out var policy))
+            {
+                throw SwitchboardException.BadRequest("'policy' must be open, members or announce.");
+            }
+
+            var grain = grains.GetGroupGrain(group);
+            var created = await grain.PutAsync(caller, policy);
+            var reply = ToReply(await grain.GetAsync());
+            return created ? TypedResults.Created($"/api/groups/{group.Value}", reply) : TypedResults.Ok(reply);
+        }
+        catch (Exception exception)
+        {
+            return Problems.From(exception);
+        }
+    }
+
+    private static async Task<Results<Ok<GroupReply>, ProblemHttpResult>> GetAsync(HttpContext context, string id, IGrainFactory grains)
+    {
+        try
+        {
+            MessagingApi.Caller(context.User);
+            return TypedResults.Ok(ToReply(await grains.GetGroupGrain(ParseGroup(id)).GetAsync()));
+        }
+        catch (Exception exception)
+        {
+            return Problems.From(exception);
+        }
+    }
+
+    private static async Task<Results<Ok<GroupReply>, ProblemHttpResult>> PutMemberAsync(HttpContext context, string id, string user, IGrainFactory grains)
+    {
+        try
+        {
+            var caller = MessagingApi.Caller(context.User);
+            var group = ParseGroup(id);
+            var member = ParseUser(user);
+            using var document = RequestBody.ParseObject(await RequestBody.ReadAsync(context.Request, context.RequestAborted));
+            var roleName = RequestBody.GetString(document.RootElement, "role") ?? "member";
+            if (!GroupNames.TryParseRole(roleName, out var role))
+            {
+                throw SwitchboardException.BadRequest("'role' must be member or owner.");
+            }
+
+            var grain = grains.GetGroupGrain(group);
+            await grain.SetMemberAsync(caller, member, role);
+            return TypedResults.Ok(ToReply(await grain.GetAsync()));
+        }
+        catch (Exception exception)
+        {
+            return Problems.From(exception);
+        }
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteMemberAsync(HttpContext context, string id, string user, IGrainFactory grains)
+    {
+        try
+        {
+            var caller = MessagingApi.Caller(context.User);
+            await grains.GetGroupGrain(ParseGroup(id)).RemoveMemberAsync(caller, ParseUser(user));
+            return TypedResults.NoContent();
+        }
+        catch (Exception exception)
+        {
+            return Problems.From(exception);
+        }
+    }
+
+    private static GroupId ParseGroup(string id) =>
+        GroupId.TryParse(id, out var group) ? group : throw SwitchboardException.BadRequest($"'{id}' is not a group id.");
+
+    internal static UserId ParseUser(string id) =>
+        UserId.TryParse(id, out var user) ? user : throw SwitchboardException.BadRequest($"'{id}' is not a user id.");
+
+    private static GroupReply ToReply(GroupInfo info) => new(
+        info.Id.Value,
+        info.Policy.ToWire(),
+        [.. info.Members.Select(m => new MemberReply(m.User.Value, m.Role.ToWire()))]);
+
+    public sealed record GroupReply(string Id, string Policy, IReadOnlyList<MemberReply> Members);
+
+    public sealed record MemberReply(string User, string Role);
+}

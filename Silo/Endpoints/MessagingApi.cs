@@ -1,0 +1,115 @@
+using System.Security.Claims;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Switchboard.Conversations;
+using Switchboard.Identity;
+using Switchboard.Messaging;
+using Switchboard.Silo.Auth;
+using Switchboard.Silo.Conversations;
+
+namespace Switchboard.Silo.Endpoints;
+
+/// <summary><c>POST /api/messages</c> and <c>GET /api/conversations/{id}/messages</c>.</summary>
+public static class MessagingApi
+{
+    public const int DefaultHistoryLimit = 100;
+    public const int MaxHistoryLimit = 1000;
+
+    public static IEndpointRouteBuilder MapMessagingApi(this IEndpointRouteBuilder endpoints)
+    {
+        var api = endpoints.MapGroup("/api").RequireAuthorization();
+        api.MapPost("/messages", SendAsync);
+        api.MapGet("/conversations/{conversation}/messages", GetHistoryAsync);
+        return endpoints;
+    }
+
+    private static async Task<Results<Ok<SendReply>, ProblemHttpResult>> SendAsync(HttpContext context, IGrainFactory grains)
+    {
+        try
+        {
+            var caller = Caller(context.User);
+            var body = await RequestBody.ReadAsync(context.Request, context.RequestAborted);
+            using var document = RequestBody.ParseObject(body);
+            var root = document.RootElement;
+            if (!Recipient.TryParse(RequestBody.GetString(root, "to"), out var to))
+            {
+                throw SwitchboardException.BadRequest("'to' must be user:<id> or group:<id>.");
+            }
+
+            if (!root.TryGetProperty("body", out var messageBody))
+            {
+                throw SwitchboardException.BadRequest("'body' is required (any JSON value).");
+            }
+
+            var id = RequestBody.GetString(root, "id") ?? Guid.NewGuid().ToString();
+            if (!Identifier.IsValidRequestId(id))
+            {
+                throw SwitchboardException.BadRequest("'id' must be 1 to 64 characters.");
+            }
+
+            var raw = Encoding.UTF8.GetBytes(messageBody.GetRawText());
+            var receipt = await grains.GetUserGrain(caller.User).SendAsync(new SendCommand(caller, id, to, raw, Origin: null));
+            return TypedResults.Ok(new SendReply(receipt.Conversation.Value, receipt.Seq, id));
+        }
+        catch (Exception exception)
+        {
+            return Problems.From(exception);
+        }
+    }
+
+    private static async Task<IResult> GetHistoryAsync(
+        HttpContext context,
+        string conversation,
+        long? after,
+        int? limit,
+        ConversationReader reader)
+    {
+        try
+        {
+            var caller = Caller(context.User);
+            if (!ConversationId.TryParse(conversation, out var id))
+            {
+                throw SwitchboardException.BadRequest($"'{conversation}' is not a conversation id.");
+            }
+
+            if (after is < 0 || limit is < 1 or > MaxHistoryLimit)
+            {
+                throw SwitchboardException.BadRequest($"'after' must be at least 0 and 'limit' between 1 and {MaxHistoryLimit}.");
+            }
+
+            await reader.AuthorizeAsync(caller, id);
+            var page = await reader.ReadAsync(id, after ?? 0, limit ?? DefaultHistoryLimit, context.RequestAborted);
+            return new MessageArrayResult(page.Messages);
+        }
+        catch (Exception exception)
+        {
+            return Problems.From(exception);
+        }
+    }
+
+    internal static Caller Caller(ClaimsPrincipal user) =>
+        TokenClaims.TryGetCaller(user, out var caller)
+            ? caller
+            : throw new SwitchboardException(ErrorCode.Unauthorized, "The token's 'sub' is not a valid user id.");
+
+    public sealed record SendReply(string Conversation, long Seq, string Id);
+
+    /// <summary>Writes stored messages exactly as the socket's <c>message</c> frames, bodies as their raw JSON.</summary>
+    private sealed class MessageArrayResult(IReadOnlyList<StoredMessage> messages) : IResult
+    {
+        public async Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.ContentType = "application/json; charset=utf-8";
+            await using var writer = new Utf8JsonWriter(httpContext.Response.BodyWriter);
+            writer.WriteStartArray();
+            foreach (var message in messages)
+            {
+                MessageFrame.Write(writer, message);
+            }
+
+            writer.WriteEndArray();
+            await writer.FlushAsync();
+        }
+    }
+}

@@ -1,0 +1,122 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using Orleans.Dashboard;
+using Switchboard.Grains.Conversations;
+using Switchboard.Grains.Hosting;
+using Switchboard.Messaging;
+using Switchboard.Silo.Auth;
+using Switchboard.Silo.Connections;
+using Switchboard.Silo.Conversations;
+using Switchboard.Silo.Diagnostics;
+using Switchboard.Silo.Endpoints;
+using Switchboard.Silo.WebSockets;
+
+namespace Switchboard.Silo.Hosting;
+
+/// <summary>Composition of a silo host: Orleans, sockets, REST, auth, health and diagnostics.</summary>
+public static class SiloHosting
+{
+    public static WebApplicationBuilder AddSwitchboardSilo(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+
+        // ASP.NET Core logs request lines with their query string (?access_token=...): never at Information.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Routing.EndpointMiddleware", LogLevel.Warning);
+
+        services.AddOptions<SiloHostOptions>().BindConfiguration(SiloHostOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<SocketOptions>().BindConfiguration(SocketOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<RoutingOptions>().BindConfiguration(RoutingOptions.SectionName).ValidateDataAnnotations()
+            .Validate(o => o.RegistrationLifetime > o.RenewalPeriod * 2, $"{RoutingOptions.SectionName}:RegistrationLifetime must exceed twice RenewalPeriod.")
+            .ValidateOnStart();
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<IMessageLog, InMemoryMessageLog>();
+        services.AddSwitchboardConnections();
+        services.AddSingleton<SocketRequestHandler>();
+        services.AddSingleton<ConversationReader>();
+        services.AddSingleton<SiloIdentity>();
+        services.AddSingleton<DrainState>();
+        services.AddHostedService(sp => sp.GetRequiredService<DrainState>());
+        services.AddSwitchboardAuthentication();
+        services.AddSwitchboardHealthChecks();
+        services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
+        {
+            var status = context.ProblemDetails.Status ?? context.HttpContext.Response.StatusCode;
+            context.ProblemDetails.Extensions.TryAdd("code", CodeOf(status));
+        });
+        services.Configure<JsonOptions>(options => options.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull);
+
+        var silo = builder.Configuration.GetSection(SiloHostOptions.SectionName).Get<SiloHostOptions>() ?? new SiloHostOptions();
+        builder.UseOrleans(siloBuilder =>
+        {
+            var siloPort = silo.SiloPort == 0 ? FreePort() : silo.SiloPort;
+            var gatewayPort = silo.GatewayPort == 0 ? FreePort() : silo.GatewayPort;
+            siloBuilder.UseLocalhostClustering(siloPort, gatewayPort, serviceId: silo.ServiceId, clusterId: silo.ClusterId);
+            siloBuilder.Configure<SiloOptions>(o => o.SiloName = silo.Name ?? $"{Environment.MachineName}-{siloPort}");
+            siloBuilder.AddMemoryGrainStorage(StorageNames.Grains);
+            if (silo.Dashboard)
+            {
+                siloBuilder.AddDashboard();
+            }
+        });
+        return builder;
+    }
+
+    public static IServiceCollection AddSwitchboardConnections(this IServiceCollection services)
+    {
+        services.AddMetrics();
+        services.AddSingleton<SwitchboardMetrics>();
+        services.AddSingleton<ConnectionRegistry>();
+        services.AddSingleton<SiloConnectionSink>();
+        services.AddSingleton<ConnectionRouter>();
+        services.AddHostedService(sp => sp.GetRequiredService<ConnectionRouter>());
+        return services;
+    }
+
+    public static WebApplication MapSwitchboard(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseWebSockets();
+        app.UseDefaultFiles();
+        app.UseStaticFiles();
+        app.UseAuthentication();
+        app.UseAuthorization();
+
+        app.MapHealthEndpoints();
+        app.MapDevTokenApi();
+        app.MapMessagingApi();
+        app.MapGroupsApi();
+        app.MapUsersApi();
+        app.MapWebSocketEndpoint();
+        if (app.Services.GetRequiredService<IOptions<SiloHostOptions>>().Value.Dashboard)
+        {
+            app.MapOrleansDashboard(routePrefix: "/dashboard").RequireAuthorization(AuthenticationSetup.AdminPolicy);
+        }
+
+        return app;
+    }
+
+    private static string CodeOf(int status) => status switch
+    {
+        401 => ErrorCode.Unauthorized.ToWire(),
+        403 => ErrorCode.Forbidden.ToWire(),
+        404 => ErrorCode.NotFound.ToWire(),
+        413 => ErrorCode.TooLarge.ToWire(),
+        429 => ErrorCode.RateLimited.ToWire(),
+        >= 500 => ErrorCode.Unavailable.ToWire(),
+        _ => ErrorCode.BadRequest.ToWire(),
+    };
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

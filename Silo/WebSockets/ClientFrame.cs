@@ -1,0 +1,173 @@
+using System.Text.Json;
+using Switchboard.Identity;
+
+namespace Switchboard.Silo.WebSockets;
+
+/// <summary>The request types of PROTOCOL.md.</summary>
+public enum ClientFrameType
+{
+    Unknown = 0,
+    Send,
+    Join,
+    Leave,
+    Resume,
+    Ping,
+}
+
+/// <summary>One client frame, parsed from its UTF-8 JSON without building a DOM; the body stays raw bytes.</summary>
+public sealed class ClientFrame
+{
+    public ClientFrameType Type { get; private init; }
+
+    public string? TypeName { get; private init; }
+
+    /// <summary>The request id when it is well-formed (1 to 64 characters), else null.</summary>
+    public string? Id { get; private init; }
+
+    public string? To { get; private init; }
+
+    public string? Group { get; private init; }
+
+    /// <summary>The raw UTF-8 JSON of <c>body</c>; null when absent.</summary>
+    public byte[]? Body { get; private init; }
+
+    /// <summary>The <c>since</c> map of a resume; null when absent or not an object of integers.</summary>
+    public Dictionary<string, long>? Since { get; private init; }
+
+    /// <summary>Why <c>since</c> could not be read, when it was present but malformed.</summary>
+    public string? SinceError { get; private init; }
+
+    /// <summary>Parses a complete message. Returns false (with a reason) when it is not a JSON object.</summary>
+    public static bool TryParse(ReadOnlySpan<byte> utf8, out ClientFrame frame, out string error)
+    {
+        frame = Empty;
+        error = string.Empty;
+        string? type = null, id = null, to = null, group = null, sinceError = null;
+        byte[]? body = null;
+        Dictionary<string, long>? since = null;
+        try
+        {
+            var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = 64 });
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                error = "A frame must be a JSON object.";
+                return false;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("type"u8))
+                {
+                    type = ReadString(ref reader);
+                }
+                else if (reader.ValueTextEquals("id"u8))
+                {
+                    id = ReadString(ref reader);
+                }
+                else if (reader.ValueTextEquals("to"u8))
+                {
+                    to = ReadString(ref reader);
+                }
+                else if (reader.ValueTextEquals("group"u8))
+                {
+                    group = ReadString(ref reader);
+                }
+                else if (reader.ValueTextEquals("body"u8))
+                {
+                    reader.Read();
+                    var start = (int)reader.TokenStartIndex;
+                    reader.Skip();
+                    body = utf8[start..(int)reader.BytesConsumed].ToArray();
+                }
+                else if (reader.ValueTextEquals("since"u8))
+                {
+                    since = ReadSince(ref reader, out sinceError);
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+
+            // Anything after the object (a second value, garbage) makes the frame malformed.
+            if (reader.TokenType != JsonTokenType.EndObject || reader.Read())
+            {
+                error = "A frame must be exactly one JSON object.";
+                return false;
+            }
+        }
+        catch (JsonException)
+        {
+            error = "The frame is not valid JSON.";
+            return false;
+        }
+
+        frame = new ClientFrame
+        {
+            TypeName = type,
+            Type = ParseType(type),
+            Id = id is not null && Identifier.IsValidRequestId(id) ? id : null,
+            To = to,
+            Group = group,
+            Body = body,
+            Since = since,
+            SinceError = sinceError,
+        };
+        return true;
+    }
+
+    private static readonly ClientFrame Empty = new();
+
+    private static ClientFrameType ParseType(string? type) => type switch
+    {
+        "send" => ClientFrameType.Send,
+        "join" => ClientFrameType.Join,
+        "leave" => ClientFrameType.Leave,
+        "resume" => ClientFrameType.Resume,
+        "ping" => ClientFrameType.Ping,
+        _ => ClientFrameType.Unknown,
+    };
+
+    private static string? ReadString(ref Utf8JsonReader reader)
+    {
+        reader.Read();
+        if (reader.TokenType == JsonTokenType.String)
+        {
+            return reader.GetString();
+        }
+
+        reader.Skip();
+        return null;
+    }
+
+    private static Dictionary<string, long>? ReadSince(ref Utf8JsonReader reader, out string? error)
+    {
+        error = null;
+        reader.Read();
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            reader.Skip();
+            error = "'since' must be an object mapping conversation ids to seq numbers.";
+            return null;
+        }
+
+        var since = new Dictionary<string, long>(StringComparer.Ordinal);
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var conversation = reader.GetString()!;
+            reader.Read();
+            if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var seq) && seq >= 0)
+            {
+                since[conversation] = seq;
+            }
+            else
+            {
+                reader.Skip();
+                error ??= $"'since' of {conversation} must be a whole number of at least 0.";
+            }
+        }
+
+        return error is null ? since : null;
+    }
+}

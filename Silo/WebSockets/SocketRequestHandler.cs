@@ -1,0 +1,183 @@
+using System.Diagnostics;
+using System.Net.WebSockets;
+using Microsoft.Extensions.Options;
+using Switchboard.Conversations;
+using Switchboard.Identity;
+using Switchboard.Messaging;
+using Switchboard.Silo.Conversations;
+using Switchboard.Silo.Diagnostics;
+
+namespace Switchboard.Silo.WebSockets;
+
+/// <summary>Handles one client frame of a socket: parse, rate limit, dispatch to grains, answer.</summary>
+public sealed class SocketRequestHandler(
+    IGrainFactory grainFactory,
+    ConversationReader reader,
+    IOptions<SocketOptions> options,
+    SwitchboardMetrics metrics,
+    ILogger<SocketRequestHandler> logger)
+{
+    public async Task HandleAsync(WebSocketSession session, ReadOnlyMemory<byte> utf8, RateLimiter limiter)
+    {
+        var parsed = ClientFrame.TryParse(utf8.Span, out var frame, out var parseError);
+        if (!limiter.TryTake())
+        {
+            Reply(session, ServerFrames.Error(frame.Id, ErrorCode.RateLimited, "Too many frames; slow down."), ErrorCode.RateLimited);
+            if (limiter.Strikes >= options.Value.RateLimitStrikes)
+            {
+                session.Close((WebSocketCloseStatus)CloseCodes.RateLimited, "rate limit exceeded repeatedly");
+            }
+
+            return;
+        }
+
+        if (!parsed)
+        {
+            Reply(session, ServerFrames.Error(null, ErrorCode.BadRequest, parseError), ErrorCode.BadRequest);
+            return;
+        }
+
+        if (frame.Id is null)
+        {
+            Reply(session, ServerFrames.Error(null, ErrorCode.BadRequest, "Every request needs an 'id' of 1 to 64 characters."), ErrorCode.BadRequest);
+            return;
+        }
+
+        try
+        {
+            switch (frame.Type)
+            {
+                case ClientFrameType.Send:
+                    await SendAsync(session, frame, frame.Id);
+                    break;
+                case ClientFrameType.Join:
+                    await grainFactory.GetGroupGrain(ParseGroup(frame)).JoinAsync(session.Caller);
+                    session.TrySend(ServerFrames.Ack(frame.Id));
+                    break;
+                case ClientFrameType.Leave:
+                    await grainFactory.GetGroupGrain(ParseGroup(frame)).LeaveAsync(session.Caller);
+                    session.TrySend(ServerFrames.Ack(frame.Id));
+                    break;
+                case ClientFrameType.Resume:
+                    await ResumeAsync(session, frame, frame.Id);
+                    break;
+                case ClientFrameType.Ping:
+                    session.TrySend(ServerFrames.Pong(frame.Id));
+                    break;
+                default:
+                    throw SwitchboardException.BadRequest(frame.TypeName is null
+                        ? "Every request needs a 'type'."
+                        : $"Unknown type '{frame.TypeName}'.");
+            }
+        }
+        catch (Exception exception)
+        {
+            var (code, message) = ErrorMapping.ToError(exception);
+            if (ErrorMapping.IsUnexpected(exception))
+            {
+                ConnectionLog.RequestFailed(logger, session.Id.Value, frame.TypeName ?? "?", exception);
+            }
+
+            Reply(session, ServerFrames.Error(frame.Id, code, message), code);
+        }
+    }
+
+    private async Task SendAsync(WebSocketSession session, ClientFrame frame, string id)
+    {
+        if (!Recipient.TryParse(frame.To, out var to))
+        {
+            throw SwitchboardException.BadRequest("'to' must be user:<id> or group:<id>.");
+        }
+
+        if (frame.Body is null)
+        {
+            throw SwitchboardException.BadRequest("'body' is required (any JSON value).");
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        var command = new SendCommand(session.Caller, id, to, frame.Body, session.Id);
+        var receipt = await grainFactory.GetUserGrain(session.User).SendAsync(command);
+        session.TrySend(ServerFrames.SendAck(id, receipt.Conversation, receipt.Seq));
+        metrics.SendCompleted(Stopwatch.GetElapsedTime(started));
+    }
+
+    private async Task ResumeAsync(WebSocketSession session, ClientFrame frame, string id)
+    {
+        if (frame.SinceError is not null)
+        {
+            throw SwitchboardException.BadRequest(frame.SinceError);
+        }
+
+        if (frame.Since is null)
+        {
+            throw SwitchboardException.BadRequest("'since' is required: an object mapping conversation ids to the last seq held.");
+        }
+
+        var wanted = new List<(ConversationId Conversation, long After)>(frame.Since.Count);
+        foreach (var (key, after) in frame.Since)
+        {
+            if (!ConversationId.TryParse(key, out var conversation))
+            {
+                throw SwitchboardException.BadRequest($"'{key}' is not a conversation id.");
+            }
+
+            wanted.Add((conversation, after));
+        }
+
+        // Refused whole: nothing is replayed unless every conversation may be read.
+        await Task.WhenAll(wanted.Select(w => reader.AuthorizeAsync(session.Caller, w.Conversation)));
+
+        var recovered = true;
+        var more = false;
+        var cap = options.Value.ResumeCap;
+        foreach (var (conversation, after) in wanted)
+        {
+            var page = await reader.ReadAsync(conversation, after, cap, CancellationToken.None);
+            foreach (var message in page.Messages)
+            {
+                session.TrySend(MessageFrame.Serialize(message));
+            }
+
+            recovered &= page.Complete;
+            more |= page.More;
+        }
+
+        session.TrySend(ServerFrames.ResumeAck(id, recovered, more));
+    }
+
+    private static GroupId ParseGroup(ClientFrame frame) =>
+        GroupId.TryParse(frame.Group, out var group)
+            ? group
+            : throw SwitchboardException.BadRequest("'group' must be a group id: 1 to 64 characters of A-Z a-z 0-9 . _ -");
+
+    private void Reply(WebSocketSession session, byte[] frame, ErrorCode code)
+    {
+        metrics.Error(code.ToWire());
+        session.TrySend(frame);
+    }
+}
+
+/// <summary>A per-socket token bucket; counts consecutive refusals.</summary>
+public sealed class RateLimiter(double perSecond, int burst, TimeProvider time)
+{
+    private double _tokens = burst;
+    private long _last = time.GetTimestamp();
+
+    public int Strikes { get; private set; }
+
+    public bool TryTake()
+    {
+        var now = time.GetTimestamp();
+        _tokens = Math.Min(burst, _tokens + (time.GetElapsedTime(_last, now).TotalSeconds * perSecond));
+        _last = now;
+        if (_tokens >= 1)
+        {
+            _tokens -= 1;
+            Strikes = 0;
+            return true;
+        }
+
+        Strikes++;
+        return false;
+    }
+}

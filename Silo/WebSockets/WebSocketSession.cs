@@ -1,0 +1,227 @@
+using System.Buffers;
+using System.Net.WebSockets;
+using System.Threading.Channels;
+using Switchboard.Identity;
+using Switchboard.Messaging;
+using Switchboard.Silo.Connections;
+using Switchboard.Silo.Diagnostics;
+
+namespace Switchboard.Silo.WebSockets;
+
+/// <summary>
+/// One client socket: one receive loop that handles requests in order, and one send loop fed by a bounded
+/// queue, so that a slow client never blocks a grain or another client. All closing goes through
+/// <see cref="Close"/>: the send loop writes the close frame, the receive loop waits for the client's.
+/// </summary>
+public sealed class WebSocketSession : IClientConnection
+{
+    private readonly Channel<ReadOnlyMemory<byte>> _outbound;
+    private readonly SocketOptions _options;
+    private readonly SwitchboardMetrics _metrics;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _aborted = new();
+    private WebSocket? _socket;
+    private int _closing;
+    private WebSocketCloseStatus _closeStatus = WebSocketCloseStatus.NormalClosure;
+    private string _closeReason = string.Empty;
+    private bool _discardQueued;
+
+    public WebSocketSession(ConnectionId id, Caller caller, SocketOptions options, SwitchboardMetrics metrics, ILogger logger)
+    {
+        Id = id;
+        Caller = caller;
+        _options = options;
+        _metrics = metrics;
+        _logger = logger;
+        _outbound = Channel.CreateBounded<ReadOnlyMemory<byte>>(new BoundedChannelOptions(options.OutboundQueueCapacity)
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+    }
+
+    public ConnectionId Id { get; }
+
+    public Caller Caller { get; }
+
+    public UserId User => Caller.User;
+
+    /// <summary>True once a close has been started, by either side.</summary>
+    public bool IsClosing => Volatile.Read(ref _closing) != 0;
+
+    public bool TrySend(ReadOnlyMemory<byte> frame)
+    {
+        if (_outbound.Writer.TryWrite(frame))
+        {
+            return true;
+        }
+
+        if (!IsClosing)
+        {
+            _metrics.QueueOverflow();
+            ConnectionLog.TooSlow(_logger, Id.Value, User.Value);
+            Close((WebSocketCloseStatus)CloseCodes.TooSlow, "too slow: reconnect and resume", discardQueued: true);
+        }
+
+        return false;
+    }
+
+    /// <summary>Starts closing with <paramref name="status"/>: queued frames are sent first unless <paramref name="discardQueued"/>.</summary>
+    public void Close(WebSocketCloseStatus status, string reason, bool discardQueued = false)
+    {
+        if (Interlocked.Exchange(ref _closing, 1) != 0)
+        {
+            return;
+        }
+
+        _closeStatus = status;
+        _closeReason = reason;
+        _discardQueued = discardQueued;
+        _outbound.Writer.TryComplete();
+
+        // A client that never answers the close frame does not keep the socket (or a drain) waiting.
+        _aborted.CancelAfter(_options.CloseTimeout + TimeSpan.FromMilliseconds(100));
+    }
+
+    /// <summary>Runs both loops until the socket is closed; <paramref name="handle"/> processes each text message in order.</summary>
+    public async Task RunAsync(WebSocket socket, Func<WebSocketSession, ReadOnlyMemory<byte>, Task> handle, CancellationToken cancellationToken)
+    {
+        _socket = socket;
+        using var link = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _aborted.Token);
+        var sending = SendLoopAsync(socket, link.Token);
+        try
+        {
+            await ReceiveLoopAsync(socket, handle, link.Token);
+        }
+        catch (Exception exception) when (exception is OperationCanceledException or WebSocketException)
+        {
+            ConnectionLog.SocketError(_logger, Id.Value, exception);
+        }
+        catch (Exception exception)
+        {
+            ConnectionLog.SocketError(_logger, Id.Value, exception);
+            Close(WebSocketCloseStatus.InternalServerError, "server error");
+        }
+        finally
+        {
+            Close(_closeStatus, _closeReason);
+            await sending;
+            if (socket.State != WebSocketState.Closed)
+            {
+                socket.Abort();
+            }
+
+            ConnectionLog.Closed(_logger, Id.Value, User.Value, (int)(socket.CloseStatus ?? _closeStatus), _closeReason);
+            _aborted.Dispose();
+        }
+    }
+
+    private async Task ReceiveLoopAsync(WebSocket socket, Func<WebSocketSession, ReadOnlyMemory<byte>, Task> handle, CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(4096);
+        try
+        {
+            while (true)
+            {
+                var count = 0;
+                ValueWebSocketReceiveResult result;
+                do
+                {
+                    if (count == buffer.Length)
+                    {
+                        var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, _options.MaxMessageBytes + 1));
+                        buffer.AsSpan(0, count).CopyTo(larger);
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = larger;
+                    }
+
+                    result = await socket.ReceiveAsync(buffer.AsMemory(count), cancellationToken);
+                    if (result.MessageType == WebSocketMessageType.Close)
+                    {
+                        // The client closed (or answered our close): echo it if we have not closed yet.
+                        Close(socket.CloseStatus ?? WebSocketCloseStatus.NormalClosure, socket.CloseStatusDescription ?? string.Empty);
+                        return;
+                    }
+
+                    if (result.MessageType == WebSocketMessageType.Binary)
+                    {
+                        Close(WebSocketCloseStatus.InvalidMessageType, "binary frames are not supported", discardQueued: false);
+                        await DrainUntilClosedAsync(socket, buffer, cancellationToken);
+                        return;
+                    }
+
+                    count += result.Count;
+                    if (count > _options.MaxMessageBytes)
+                    {
+                        Close(WebSocketCloseStatus.MessageTooBig, $"message larger than {_options.MaxMessageBytes} bytes");
+                        await DrainUntilClosedAsync(socket, buffer, cancellationToken);
+                        return;
+                    }
+                }
+                while (!result.EndOfMessage);
+
+                if (IsClosing)
+                {
+                    await DrainUntilClosedAsync(socket, buffer, cancellationToken);
+                    return;
+                }
+
+                _metrics.FrameReceived();
+                await handle(this, buffer.AsMemory(0, count));
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>After we decided to close: read and drop until the client's close frame (or the abort timer).</summary>
+    private static async Task DrainUntilClosedAsync(WebSocket socket, byte[] buffer, CancellationToken cancellationToken)
+    {
+        while (socket.State is WebSocketState.Open or WebSocketState.CloseSent)
+        {
+            var result = await socket.ReceiveAsync(buffer.AsMemory(), cancellationToken);
+            if (result.MessageType == WebSocketMessageType.Close)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task SendLoopAsync(WebSocket socket, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await foreach (var frame in _outbound.Reader.ReadAllAsync(cancellationToken))
+            {
+                if (_discardQueued)
+                {
+                    break;
+                }
+
+                await socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
+                _metrics.FrameSent();
+            }
+
+            if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+            {
+                await socket.CloseOutputAsync(_closeStatus, _closeReason, cancellationToken);
+            }
+        }
+        catch (Exception exception) when (exception is OperationCanceledException or WebSocketException or ObjectDisposedException)
+        {
+            ConnectionLog.SocketError(_logger, Id.Value, exception);
+            _aborted.Cancel();
+        }
+    }
+}
+
+/// <summary>The application close codes of PROTOCOL.md.</summary>
+public static class CloseCodes
+{
+    public const int NodeShuttingDown = 1012;
+    public const int TokenExpired = 4001;
+    public const int TooSlow = 4008;
+    public const int RateLimited = 4029;
+}
