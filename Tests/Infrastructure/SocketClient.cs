@@ -1,0 +1,225 @@
+using System.Collections.Concurrent;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Switchboard.Tests.Infrastructure;
+
+/// <summary>A protocol client on a real <see cref="ClientWebSocket"/>: records every frame it receives.</summary>
+public sealed class SocketClient : IAsyncDisposable
+{
+    private readonly ClientWebSocket _socket;
+    private readonly ConcurrentQueue<JsonElement> _frames = new();
+    private readonly Task _receiving;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly SemaphoreSlim _sendLock = new(1, 1);
+
+    private SocketClient(ClientWebSocket socket)
+    {
+        _socket = socket;
+        _receiving = ReceiveLoopAsync();
+    }
+
+    public IReadOnlyCollection<JsonElement> Frames => _frames;
+
+    /// <summary>The close status the server sent, once the socket is closed.</summary>
+    public WebSocketCloseStatus? CloseStatus => _socket.CloseStatus;
+
+    public WebSocketState State => _socket.State;
+
+    public Task Closed => _receiving;
+
+    public JsonElement Welcome { get; private set; }
+
+    public static async Task<SocketClient> ConnectAsync(Uri baseAddress, string token, bool useQuery = false, string? origin = null)
+    {
+        var socket = new ClientWebSocket();
+        socket.Options.KeepAliveInterval = TimeSpan.Zero;
+        var uri = new UriBuilder(baseAddress) { Scheme = baseAddress.Scheme == "https" ? "wss" : "ws", Path = "/ws" };
+        if (useQuery)
+        {
+            uri.Query = "access_token=" + Uri.EscapeDataString(token);
+        }
+        else
+        {
+            socket.Options.SetRequestHeader("Authorization", "Bearer " + token);
+        }
+
+        if (origin is not null)
+        {
+            socket.Options.SetRequestHeader("Origin", origin);
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        await socket.ConnectAsync(uri.Uri, timeout.Token);
+        var client = new SocketClient(socket);
+        client.Welcome = await client.WaitForAsync(f => f.Type() == "welcome", "the welcome frame");
+        return client;
+    }
+
+    /// <summary>Tries to connect and returns the HTTP status of a refused upgrade (or 101).</summary>
+    public static async Task<int> TryConnectStatusAsync(Uri baseAddress, string? token, string? origin = null)
+    {
+        using var socket = new ClientWebSocket();
+        socket.Options.CollectHttpResponseDetails = true;
+        if (token is not null)
+        {
+            socket.Options.SetRequestHeader("Authorization", "Bearer " + token);
+        }
+
+        if (origin is not null)
+        {
+            socket.Options.SetRequestHeader("Origin", origin);
+        }
+
+        var uri = new UriBuilder(baseAddress) { Scheme = "ws", Path = "/ws" };
+        try
+        {
+            await socket.ConnectAsync(uri.Uri, CancellationToken.None);
+            await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+            return (int)socket.HttpStatusCode;
+        }
+        catch (WebSocketException)
+        {
+            return (int)socket.HttpStatusCode;
+        }
+    }
+
+    public Task SendAsync(object frame) => SendTextAsync(JsonSerializer.Serialize(frame));
+
+    public async Task SendTextAsync(string text) => await SendRawAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text);
+
+    public async Task SendRawAsync(byte[] bytes, WebSocketMessageType type)
+    {
+        await _sendLock.WaitAsync();
+        try
+        {
+            await _socket.SendAsync(bytes, type, endOfMessage: true, CancellationToken.None);
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
+    /// <summary>Sends a request and waits for the frame that answers its id (ack, pong or error).</summary>
+    public async Task<JsonElement> RequestAsync(object frame)
+    {
+        var id = JsonSerializer.SerializeToElement(frame).GetProperty("id").GetString();
+        await SendAsync(frame);
+        return await WaitForAsync(f => f.Type() is "ack" or "pong" or "error" && f.TryGetProperty("id", out var i) && i.ValueKind == JsonValueKind.String && i.GetString() == id, $"the reply to {id}");
+    }
+
+    public Task<JsonElement> SendMessageAsync(string to, object body, string? id = null) =>
+        RequestAsync(new { type = "send", id = id ?? Guid.NewGuid().ToString(), to, body });
+
+    public async Task<JsonElement> WaitForAsync(Func<JsonElement, bool> predicate, string what, TimeSpan? timeout = null)
+    {
+        JsonElement found = default;
+        await Wait.UntilAsync(() =>
+        {
+            foreach (var frame in _frames)
+            {
+                if (predicate(frame))
+                {
+                    found = frame;
+                    return true;
+                }
+            }
+
+            return false;
+        }, what, timeout);
+        return found;
+    }
+
+    /// <summary>The message frames received for a conversation, by seq.</summary>
+    public IReadOnlyList<JsonElement> Messages(string conversation) =>
+        _frames.Where(f => f.Type() == "message" && f.GetProperty("conversation").GetString() == conversation)
+            .OrderBy(f => f.GetProperty("seq").GetInt64())
+            .ToList();
+
+    public Task<JsonElement> WaitForMessageAsync(string conversation, long seq, TimeSpan? timeout = null) =>
+        WaitForAsync(f => f.Type() == "message" && f.GetProperty("conversation").GetString() == conversation && f.GetProperty("seq").GetInt64() == seq,
+            $"message {conversation}#{seq}", timeout);
+
+    public async Task<WebSocketCloseStatus?> WaitForCloseAsync(TimeSpan? timeout = null)
+    {
+        await _receiving.WaitAsync(timeout ?? Wait.DefaultTimeout);
+        return _socket.CloseStatus;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            if (_socket.State == WebSocketState.Open)
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", timeout.Token);
+            }
+
+            await _receiving.WaitAsync(TimeSpan.FromSeconds(3));
+        }
+        catch (Exception)
+        {
+            // The test is over; whatever state the socket is in, it goes.
+        }
+        finally
+        {
+            _stop.Cancel();
+            _socket.Abort();
+            _socket.Dispose();
+        }
+    }
+
+    private async Task ReceiveLoopAsync()
+    {
+        var buffer = new byte[1 << 20];
+        try
+        {
+            while (true)
+            {
+                var count = 0;
+                WebSocketReceiveResult result;
+                do
+                {
+                    result = await _socket.ReceiveAsync(buffer.AsMemory(count).ToArraySegment(), _stop.Token);
+                    count += result.Count;
+                }
+                while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close);
+
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    if (_socket.State == WebSocketState.CloseReceived)
+                    {
+                        await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+                    }
+
+                    return;
+                }
+
+                using var document = JsonDocument.Parse(buffer.AsMemory(0, count));
+                _frames.Enqueue(document.RootElement.Clone());
+            }
+        }
+        catch (Exception) when (_stop.IsCancellationRequested || _socket.State != WebSocketState.Open)
+        {
+            // Aborted or closed under us: the test reads CloseStatus and State.
+        }
+    }
+}
+
+public static class FrameExtensions
+{
+    public static string? Type(this JsonElement frame) =>
+        frame.TryGetProperty("type", out var type) ? type.GetString() : null;
+
+    public static string? Str(this JsonElement frame, string name) =>
+        frame.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    public static ArraySegment<byte> ToArraySegment(this Memory<byte> memory) =>
+        System.Runtime.InteropServices.MemoryMarshal.TryGetArray<byte>(memory, out var segment) ? segment : throw new InvalidOperationException();
+
+    public static JsonNode? Node(this JsonElement element) => JsonNode.Parse(element.GetRawText());
+}
