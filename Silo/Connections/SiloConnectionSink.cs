@@ -11,14 +11,27 @@ namespace Switchboard.Silo.Connections;
 /// </summary>
 public sealed class SiloConnectionSink(ConnectionRegistry registry, SwitchboardMetrics metrics, IServiceProvider services) : IConnectionSink
 {
+    private long _userCalls;
+    private long _groupCalls;
+
+    /// <summary>Calls grains made to deliver to one user's local sockets.</summary>
+    public long UserCalls => Interlocked.Read(ref _userCalls);
+
+    /// <summary>Calls grains made to deliver a group message to this silo (one per message per silo).</summary>
+    public long GroupCalls => Interlocked.Read(ref _groupCalls);
+
     public Task DeliverToUserAsync(UserId user, Delivery delivery)
     {
+        Interlocked.Increment(ref _userCalls);
+        metrics.SinkCalled("user");
         Write(registry.GetUserConnections(user), delivery);
         return Task.CompletedTask;
     }
 
     public Task DeliverToGroupAsync(GroupId group, Delivery delivery)
     {
+        Interlocked.Increment(ref _groupCalls);
+        metrics.SinkCalled("group");
         foreach (var member in registry.GetGroupMembers(group))
         {
             Write(registry.GetUserConnections(member), delivery);

@@ -13,6 +13,7 @@ public sealed class SwitchboardMetrics
     private readonly Counter<long> _queueDrops;
     private readonly Counter<long> _errors;
     private readonly Histogram<double> _sendDuration;
+    private readonly Counter<long> _sinkCalls;
 
     public SwitchboardMetrics(IMeterFactory meterFactory, Connections.ConnectionRegistry registry)
     {
@@ -23,6 +24,7 @@ public sealed class SwitchboardMetrics
         _queueDrops = meter.CreateCounter<long>("switchboard.queue.overflows", "{connection}", "Connections closed because their outbound queue was full");
         _errors = meter.CreateCounter<long>("switchboard.errors", "{error}", "Error frames and problem details sent, by code");
         _sendDuration = meter.CreateHistogram<double>("switchboard.send.duration", "ms", "Time from a send frame to its ack");
+        _sinkCalls = meter.CreateCounter<long>("switchboard.sink.calls", "{call}", "Calls from grains into this silo's sink, by kind (user, group)");
         meter.CreateObservableGauge("switchboard.connections", () => registry.ConnectionCount, "{connection}", "Open sockets on this silo");
         meter.CreateObservableGauge("switchboard.users", () => registry.UserCount, "{user}", "Users with sockets on this silo");
     }
@@ -36,6 +38,8 @@ public sealed class SwitchboardMetrics
     public void QueueOverflow() => _queueDrops.Add(1);
 
     public void Error(string code) => _errors.Add(1, new KeyValuePair<string, object?>("code", code));
+
+    public void SinkCalled(string kind) => _sinkCalls.Add(1, new KeyValuePair<string, object?>("kind", kind));
 
     public void SendCompleted(TimeSpan elapsed) => _sendDuration.Record(elapsed.TotalMilliseconds);
 }
