@@ -22,7 +22,7 @@ public sealed class SocketRequestHandler(
         var parsed = ClientFrame.TryParse(utf8.Span, out var frame, out var parseError);
         if (!limiter.TryTake())
         {
-            Reply(session, ServerFrames.Error(frame.Id, ErrorCode.RateLimited, "Too many frames; slow down."), ErrorCode.RateLimited);
+            await Reply(session, ServerFrames.Error(frame.Id, ErrorCode.RateLimited, "Too many frames; slow down."), ErrorCode.RateLimited);
             if (limiter.Strikes >= options.Value.RateLimitStrikes)
             {
                 session.Close((WebSocketCloseStatus)CloseCodes.RateLimited, "rate limit exceeded repeatedly");
@@ -33,13 +33,13 @@ public sealed class SocketRequestHandler(
 
         if (!parsed)
         {
-            Reply(session, ServerFrames.Error(null, ErrorCode.BadRequest, parseError), ErrorCode.BadRequest);
+            await Reply(session, ServerFrames.Error(null, ErrorCode.BadRequest, parseError), ErrorCode.BadRequest);
             return;
         }
 
         if (frame.Id is null)
         {
-            Reply(session, ServerFrames.Error(null, ErrorCode.BadRequest, "Every request needs an 'id' of 1 to 64 characters."), ErrorCode.BadRequest);
+            await Reply(session, ServerFrames.Error(null, ErrorCode.BadRequest, "Every request needs an 'id' of 1 to 64 characters."), ErrorCode.BadRequest);
             return;
         }
 
@@ -52,17 +52,17 @@ public sealed class SocketRequestHandler(
                     break;
                 case ClientFrameType.Join:
                     await grainFactory.GetGroupGrain(ParseGroup(frame)).JoinAsync(session.Caller);
-                    session.TrySend(ServerFrames.Ack(frame.Id));
+                    await session.SendReplyAsync(ServerFrames.Ack(frame.Id));
                     break;
                 case ClientFrameType.Leave:
                     await grainFactory.GetGroupGrain(ParseGroup(frame)).LeaveAsync(session.Caller);
-                    session.TrySend(ServerFrames.Ack(frame.Id));
+                    await session.SendReplyAsync(ServerFrames.Ack(frame.Id));
                     break;
                 case ClientFrameType.Resume:
                     await ResumeAsync(session, frame, frame.Id);
                     break;
                 case ClientFrameType.Ping:
-                    session.TrySend(ServerFrames.Pong(frame.Id));
+                    await session.SendReplyAsync(ServerFrames.Pong(frame.Id));
                     break;
                 default:
                     throw SwitchboardException.BadRequest(frame.TypeName is null
@@ -78,7 +78,7 @@ public sealed class SocketRequestHandler(
                 ConnectionLog.RequestFailed(logger, session.Id.Value, frame.TypeName ?? "?", exception);
             }
 
-            Reply(session, ServerFrames.Error(frame.Id, code, message), code);
+            await Reply(session, ServerFrames.Error(frame.Id, code, message), code);
         }
     }
 
@@ -97,7 +97,7 @@ public sealed class SocketRequestHandler(
         var started = Stopwatch.GetTimestamp();
         var command = new SendCommand(session.Caller, id, to, frame.Body, session.Id);
         var receipt = await grainFactory.GetUserGrain(session.User).SendAsync(command);
-        session.TrySend(ServerFrames.SendAck(id, receipt.Conversation, receipt.Seq));
+        await session.SendReplyAsync(ServerFrames.SendAck(id, receipt.Conversation, receipt.Seq));
         metrics.SendCompleted(Stopwatch.GetElapsedTime(started));
     }
 
@@ -135,14 +135,17 @@ public sealed class SocketRequestHandler(
             var page = await reader.ReadAsync(conversation, after, cap, CancellationToken.None);
             foreach (var message in page.Messages)
             {
-                session.TrySend(MessageFrame.Serialize(message));
+                if (!await session.SendReplyAsync(MessageFrame.Serialize(message)))
+                {
+                    return;
+                }
             }
 
             recovered &= page.Complete;
             more |= page.More;
         }
 
-        session.TrySend(ServerFrames.ResumeAck(id, recovered, more));
+        await session.SendReplyAsync(ServerFrames.ResumeAck(id, recovered, more));
     }
 
     private static GroupId ParseGroup(ClientFrame frame) =>
@@ -150,10 +153,10 @@ public sealed class SocketRequestHandler(
             ? group
             : throw SwitchboardException.BadRequest("'group' must be a group id: 1 to 64 characters of A-Z a-z 0-9 . _ -");
 
-    private void Reply(WebSocketSession session, byte[] frame, ErrorCode code)
+    private async Task Reply(WebSocketSession session, byte[] frame, ErrorCode code)
     {
         metrics.Error(code.ToWire());
-        session.TrySend(frame);
+        await session.SendReplyAsync(frame);
     }
 }
 

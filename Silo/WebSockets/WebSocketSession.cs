@@ -66,6 +66,23 @@ public sealed class WebSocketSession : IClientConnection
         return false;
     }
 
+    /// <summary>
+    /// Queues a reply to the client's own request, waiting for room: a large <c>resume</c> slows the
+    /// client's own receive loop instead of overflowing its queue. False once the socket is closing.
+    /// </summary>
+    public async ValueTask<bool> SendReplyAsync(ReadOnlyMemory<byte> frame)
+    {
+        try
+        {
+            await _outbound.Writer.WriteAsync(frame, _aborted.Token);
+            return true;
+        }
+        catch (Exception exception) when (exception is ChannelClosedException or OperationCanceledException or ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Starts closing with <paramref name="status"/>: queued frames are sent first unless <paramref name="discardQueued"/>.</summary>
     public void Close(WebSocketCloseStatus status, string reason, bool discardQueued = false)
     {
