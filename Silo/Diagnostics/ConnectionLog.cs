@@ -26,6 +26,9 @@ internal static partial class ConnectionLog
     [LoggerMessage(EventId = 3015, Level = LogLevel.Information, Message = "Draining: closing {Count} sockets with 1012")]
     public static partial void Draining(ILogger logger, int count);
 
+    [LoggerMessage(EventId = 3017, Level = LogLevel.Warning, Message = "Draining: {Count} sockets still open after the drain timeout; the silo stops anyway")]
+    public static partial void DrainIncomplete(ILogger logger, int count);
+
     [LoggerMessage(EventId = 3016, Level = LogLevel.Debug, Message = "Connection {Connection}: socket loop ended with an error")]
     public static partial void SocketError(ILogger logger, string connection, Exception exception);
 }

@@ -12,6 +12,7 @@ namespace Switchboard.Silo.Hosting;
 public sealed class DrainState(IHostApplicationLifetime lifetime, ILogger<DrainState> logger) : IHostedService
 {
     private readonly ConcurrentDictionary<WebSocketSession, byte> _sessions = new();
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _draining;
 
     public bool IsDraining => _draining;
@@ -38,10 +39,16 @@ public sealed class DrainState(IHostApplicationLifetime lifetime, ILogger<DrainS
         Drain();
 
         // Bounded: sockets whose clients do not answer are aborted by their own close timers.
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
-        while (!_sessions.IsEmpty && DateTime.UtcNow < deadline && !cancellationToken.IsCancellationRequested)
+        if (!_sessions.IsEmpty)
         {
-            await Task.Delay(50, CancellationToken.None);
+            try
+            {
+                await _drained.Task.WaitAsync(TimeSpan.FromSeconds(5), cancellationToken);
+            }
+            catch (Exception exception) when (exception is TimeoutException or OperationCanceledException)
+            {
+                ConnectionLog.DrainIncomplete(logger, _sessions.Count);
+            }
         }
     }
 
@@ -54,6 +61,11 @@ public sealed class DrainState(IHostApplicationLifetime lifetime, ILogger<DrainS
 
         _draining = true;
         ConnectionLog.Draining(logger, _sessions.Count);
+        if (_sessions.IsEmpty)
+        {
+            _drained.TrySetResult();
+        }
+
         foreach (var session in _sessions.Keys)
         {
             session.Close((WebSocketCloseStatus)CloseCodes.NodeShuttingDown, "node shutting down: reconnect and resume");
@@ -62,6 +74,12 @@ public sealed class DrainState(IHostApplicationLifetime lifetime, ILogger<DrainS
 
     private sealed class Registration(DrainState owner, WebSocketSession session) : IDisposable
     {
-        public void Dispose() => owner._sessions.TryRemove(session, out _);
+        public void Dispose()
+        {
+            if (owner._sessions.TryRemove(session, out _) && owner._draining && owner._sessions.IsEmpty)
+            {
+                owner._drained.TrySetResult();
+            }
+        }
     }
 }

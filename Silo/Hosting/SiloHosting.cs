@@ -40,8 +40,6 @@ public static class SiloHosting
         services.AddSingleton<SocketRequestHandler>();
         services.AddSingleton<ConversationReader>();
         services.AddSingleton<SiloIdentity>();
-        services.AddSingleton<DrainState>();
-        services.AddHostedService(sp => sp.GetRequiredService<DrainState>());
         services.AddSwitchboardAuthentication();
         services.AddSwitchboardHealthChecks();
         services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
@@ -64,6 +62,11 @@ public static class SiloHosting
                 siloBuilder.AddDashboard();
             }
         });
+
+        // Registered after the silo so it stops before it (hosted services stop in reverse order): sockets
+        // are closed with 1012 and detached while the silo can still take the calls.
+        services.AddSingleton<DrainState>();
+        services.AddHostedService(sp => sp.GetRequiredService<DrainState>());
         return builder;
     }
 

@@ -38,7 +38,8 @@ public sealed class ApiClient(Uri baseAddress) : IDisposable
 
         using var response = await _http.SendAsync(request);
         var text = await response.Content.ReadAsStringAsync();
-        var json = text.Length > 0 ? JsonDocument.Parse(text).RootElement.Clone() : default;
+        var isJson = response.Content.Headers.ContentType?.MediaType?.Contains("json", StringComparison.Ordinal) == true;
+        var json = isJson && text.Length > 0 ? JsonDocument.Parse(text).RootElement.Clone() : default;
         return ((int)response.StatusCode, json);
     }
 
