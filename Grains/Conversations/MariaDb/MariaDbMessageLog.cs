@@ -1,0 +1,319 @@
+using System.Text;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using MySqlConnector;
+using Switchboard.Conversations;
+using Switchboard.Identity;
+using Switchboard.Messaging;
+
+namespace Switchboard.Grains.Conversations.MariaDb;
+
+/// <summary>
+/// The message log on MariaDB (schema: deploy/sql/02-message-log.sql). Appends are group-committed:
+/// whatever queued while the previous commit ran goes in the next transaction, so the cost of a durable
+/// commit is shared by every message in it. An append completes only after its transaction committed.
+/// </summary>
+public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
+{
+    private readonly MessageLogOptions _options;
+    private readonly ILogger<MariaDbMessageLog> _logger;
+    private readonly Channel<PendingAppend> _queue = Channel.CreateUnbounded<PendingAppend>(new UnboundedChannelOptions { SingleReader = false });
+    private readonly Task[] _writers;
+
+    public MariaDbMessageLog(IOptions<MessageLogOptions> options, ILogger<MariaDbMessageLog> logger)
+    {
+        _options = options.Value;
+        _logger = logger;
+        _writers = Enumerable.Range(0, _options.Writers).Select(_ => Task.Run(WriteLoopAsync)).ToArray();
+    }
+
+    public async ValueTask AppendAsync(StoredMessage message, CancellationToken cancellationToken = default)
+    {
+        var pending = new PendingAppend(message);
+        if (!_queue.Writer.TryWrite(pending))
+        {
+            throw new InvalidOperationException("The message log is shutting down.");
+        }
+
+        await pending.Completion.Task.WaitAsync(cancellationToken);
+    }
+
+    public async ValueTask<long> GetLatestSeqAsync(ConversationId conversation, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = new MySqlCommand("SELECT MAX(seq) FROM sb_messages WHERE conversation = @c", connection);
+        command.Parameters.AddWithValue("@c", conversation.Value);
+        var result = await command.ExecuteScalarAsync(cancellationToken);
+        return result is null or DBNull ? 0 : Convert.ToInt64(result, System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    public async ValueTask<HistoryPage> ReadAsync(ConversationId conversation, long after, int limit, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = new MySqlCommand(
+            "SELECT seq, sender, recipient, request_id, body, created_at FROM sb_messages " +
+            "WHERE conversation = @c AND seq > @after ORDER BY seq LIMIT @limit", connection);
+        command.Parameters.AddWithValue("@c", conversation.Value);
+        command.Parameters.AddWithValue("@after", after);
+        command.Parameters.AddWithValue("@limit", limit + 1);
+        var messages = new List<StoredMessage>(Math.Min(limit, 128));
+        var more = false;
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                if (messages.Count == limit)
+                {
+                    more = true;
+                    break;
+                }
+
+                messages.Add(ReadMessage(conversation, reader));
+            }
+        }
+
+        // Seqs are gapless and retention only trims the start (keeping each conversation's latest), so a
+        // first row past after + 1 means the reader asked for what retention dropped.
+        var complete = messages.Count == 0 || messages[0].Seq == after + 1;
+        return new HistoryPage(messages, complete, more);
+    }
+
+    public async ValueTask<SendReceipt?> FindRequestAsync(UserId sender, string requestId, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = new MySqlCommand("SELECT conversation, seq FROM sb_messages WHERE sender = @s AND request_id = @r", connection);
+        command.Parameters.AddWithValue("@s", sender.Value);
+        command.Parameters.AddWithValue("@r", requestId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? new SendReceipt(ParseConversation(reader.GetString(0)), reader.GetInt64(1)) : null;
+    }
+
+    public async ValueTask<IReadOnlyList<StoredRequest>> GetRecentRequestsAsync(UserId sender, DateTimeOffset since, int limit, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = new MySqlCommand(
+            "SELECT request_id, conversation, seq, created_at FROM sb_messages " +
+            "WHERE sender = @s AND created_at >= @since ORDER BY created_at DESC LIMIT @limit", connection);
+        command.Parameters.AddWithValue("@s", sender.Value);
+        command.Parameters.AddWithValue("@since", since.UtcDateTime);
+        command.Parameters.AddWithValue("@limit", limit);
+        var requests = new List<StoredRequest>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            requests.Add(new StoredRequest(
+                reader.GetString(0),
+                new SendReceipt(ParseConversation(reader.GetString(1)), reader.GetInt64(2)),
+                AsUtc(reader.GetDateTime(3))));
+        }
+
+        requests.Reverse();
+        return requests;
+    }
+
+    public async ValueTask<IReadOnlyList<ConversationSummary>> ListConversationsAsync(UserId user, IReadOnlyCollection<ConversationId> groups, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        var result = new List<ConversationSummary>();
+        await using (var command = new MySqlCommand(
+            "SELECT uc.conversation, (SELECT MAX(m.seq) FROM sb_messages m WHERE m.conversation = uc.conversation) " +
+            "FROM sb_user_conversations uc WHERE uc.user_id = @u", connection))
+        {
+            command.Parameters.AddWithValue("@u", user.Value);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                result.Add(new ConversationSummary(ParseConversation(reader.GetString(0)), reader.IsDBNull(1) ? 0 : reader.GetInt64(1)));
+            }
+        }
+
+        if (groups.Count > 0)
+        {
+            var latest = new Dictionary<ConversationId, long>();
+            var sql = new StringBuilder("SELECT conversation, MAX(seq) FROM sb_messages WHERE conversation IN (");
+            await using var command = new MySqlCommand { Connection = connection };
+            var index = 0;
+            foreach (var group in groups)
+            {
+                sql.Append(index == 0 ? "@g0" : $", @g{index}");
+                command.Parameters.AddWithValue($"@g{index}", group.Value);
+                index++;
+            }
+
+            command.CommandText = sql.Append(") GROUP BY conversation").ToString();
+            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+            {
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    latest[ParseConversation(reader.GetString(0))] = reader.GetInt64(1);
+                }
+            }
+
+            result.AddRange(groups.Select(g => new ConversationSummary(g, latest.GetValueOrDefault(g))));
+        }
+
+        result.Sort(static (a, b) => string.CompareOrdinal(a.Conversation.Value, b.Conversation.Value));
+        return result;
+    }
+
+    /// <summary>Deletes messages older than the retention, except each conversation's latest. Returns rows deleted.</summary>
+    public async Task<long> SweepAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        long total = 0;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            await using var connection = await OpenAsync(cancellationToken);
+            await using var command = new MySqlCommand(
+                "DELETE FROM sb_messages WHERE created_at < @cutoff " +
+                "AND seq < (SELECT MAX(l.seq) FROM sb_messages l WHERE l.conversation = sb_messages.conversation) LIMIT 5000", connection);
+            command.Parameters.AddWithValue("@cutoff", (now - _options.Retention).UtcDateTime);
+            var deleted = await command.ExecuteNonQueryAsync(cancellationToken);
+            total += deleted;
+            if (deleted < 5000)
+            {
+                break;
+            }
+        }
+
+        return total;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await Task.WhenAll(_writers);
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        var batch = new List<PendingAppend>(_options.MaxBatch);
+        while (await _queue.Reader.WaitToReadAsync())
+        {
+            batch.Clear();
+            while (batch.Count < _options.MaxBatch && _queue.Reader.TryRead(out var pending))
+            {
+                batch.Add(pending);
+            }
+
+            if (batch.Count == 0)
+            {
+                continue;
+            }
+
+            try
+            {
+                await CommitAsync(batch);
+                foreach (var pending in batch)
+                {
+                    pending.Completion.TrySetResult();
+                }
+            }
+            catch (Exception exception) when (batch.Count > 1)
+            {
+                // One bad row (a seq written twice by a stale activation, a request id stored twice) fails the whole
+                // transaction: commit the rest one by one so only the culprit fails.
+                LogBatchFailed(_logger, batch.Count, exception);
+                foreach (var pending in batch)
+                {
+                    try
+                    {
+                        await CommitAsync([pending]);
+                        pending.Completion.TrySetResult();
+                    }
+                    catch (Exception single)
+                    {
+                        pending.Completion.TrySetException(single);
+                    }
+                }
+            }
+            catch (Exception exception)
+            {
+                LogAppendFailed(_logger, exception);
+                batch[0].Completion.TrySetException(exception);
+            }
+        }
+    }
+
+    private async Task CommitAsync(IReadOnlyList<PendingAppend> batch)
+    {
+        await using var connection = await OpenAsync(CancellationToken.None);
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using var command = new MySqlCommand { Connection = connection, Transaction = transaction };
+        var sql = new StringBuilder("INSERT INTO sb_messages (conversation, seq, sender, recipient, request_id, body, created_at) VALUES ");
+        var participants = new StringBuilder();
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var message = batch[i].Message;
+            sql.Append(i == 0 ? string.Empty : ", ").Append($"(@c{i}, @s{i}, @f{i}, @t{i}, @r{i}, @b{i}, @d{i})");
+            command.Parameters.AddWithValue($"@c{i}", message.Conversation.Value);
+            command.Parameters.AddWithValue($"@s{i}", message.Seq);
+            command.Parameters.AddWithValue($"@f{i}", message.From.Value);
+            command.Parameters.AddWithValue($"@t{i}", message.To.Value);
+            command.Parameters.AddWithValue($"@r{i}", message.RequestId);
+            command.Parameters.AddWithValue($"@b{i}", message.Body);
+            command.Parameters.AddWithValue($"@d{i}", message.Timestamp.UtcDateTime);
+
+            // A direct conversation enters both users' lists with its first message, in the same transaction.
+            if (message.Seq == 1 && !message.Conversation.IsGroup)
+            {
+                var (first, second) = message.Conversation.Participants;
+                participants.Append(participants.Length == 0 ? string.Empty : ", ").Append($"(@pa{i}, @c{i}), (@pb{i}, @c{i})");
+                command.Parameters.AddWithValue($"@pa{i}", first.Value);
+                command.Parameters.AddWithValue($"@pb{i}", second.Value);
+            }
+        }
+
+        sql.Append(';');
+        if (participants.Length > 0)
+        {
+            sql.Append(" INSERT IGNORE INTO sb_user_conversations (user_id, conversation) VALUES ").Append(participants).Append(';');
+        }
+
+        command.CommandText = sql.ToString();
+        await command.ExecuteNonQueryAsync();
+        await transaction.CommitAsync();
+    }
+
+    private async Task<MySqlConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = new MySqlConnection(_options.ConnectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    private static StoredMessage ReadMessage(ConversationId conversation, MySqlDataReader reader) => new(
+        conversation,
+        reader.GetInt64(0),
+        new UserId(reader.GetString(1)),
+        Recipient.TryParse(reader.GetString(2), out var to) ? to : throw new InvalidDataException($"Bad recipient in {conversation}."),
+        reader.GetString(3),
+        (byte[])reader.GetValue(4),
+        AsUtc(reader.GetDateTime(5)));
+
+    private static ConversationId ParseConversation(string value) =>
+        ConversationId.TryParse(value, out var id) ? id : throw new InvalidDataException($"Bad conversation id '{value}' in the log.");
+
+    private static DateTimeOffset AsUtc(DateTime value) => new(DateTime.SpecifyKind(value, DateTimeKind.Utc));
+
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "A group commit of {Count} messages failed; committing them one by one")]
+    private static partial void LogBatchFailed(ILogger logger, int count, Exception exception);
+
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Error, Message = "Appending a message to the log failed")]
+    private static partial void LogAppendFailed(ILogger logger, Exception exception);
+
+    private sealed class PendingAppend(StoredMessage message)
+    {
+        public StoredMessage Message { get; } = message;
+
+        public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}

@@ -1,0 +1,28 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Switchboard.Grains.Conversations.MariaDb;
+
+/// <summary>The MariaDB message log (section <c>Switchboard:MessageLog</c>; connection string <c>ConnectionStrings:MySql</c>).</summary>
+public sealed class MessageLogOptions
+{
+    public const string SectionName = "Switchboard:MessageLog";
+
+    /// <summary>The MariaDB/MySQL connection string (from <c>ConnectionStrings:MySql</c>).</summary>
+    public string ConnectionString { get; set; } = string.Empty;
+
+    /// <summary>Most messages one commit carries (group commit). Default 256.</summary>
+    [Range(1, 10_000)]
+    public int MaxBatch { get; set; } = 256;
+
+    /// <summary>Commits that may be in flight at once. Default 2.</summary>
+    [Range(1, 64)]
+    public int Writers { get; set; } = 2;
+
+    /// <summary>How long messages are kept (the latest of each conversation is always kept). Default 30 days.</summary>
+    [Range(typeof(TimeSpan), "1.00:00:00", "3650.00:00:00")]
+    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>How often expired messages are deleted. Default 1 h.</summary>
+    [Range(typeof(TimeSpan), "00:00:10", "1.00:00:00")]
+    public TimeSpan RetentionSweepPeriod { get; set; } = TimeSpan.FromHours(1);
+}
