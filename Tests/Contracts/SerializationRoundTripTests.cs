@@ -1,0 +1,336 @@
+using System.Collections.Immutable;
+using Switchboard.Conversations;
+using Switchboard.Grains.Groups;
+using Switchboard.Grains.Users;
+using Switchboard.Groups;
+using Switchboard.Identity;
+using Switchboard.Messaging;
+using Switchboard.Users;
+
+namespace Switchboard.Tests.Contracts;
+
+/// <summary>
+/// Every contract and persisted state type survives an Orleans round trip field by field: what one silo
+/// writes, another silo (or the next activation, reading storage) reads back unchanged.
+/// </summary>
+public sealed class SerializationRoundTripTests(SerializerFixture fixture) : IClassFixture<SerializerFixture>
+{
+    /// <summary>The types the tests below round-trip; <see cref="Every_serializable_type_has_a_round_trip_test"/> keeps it complete.</summary>
+    internal static readonly Type[] Covered =
+    [
+        typeof(UserId), typeof(GroupId), typeof(ConnectionId), typeof(Caller), typeof(ConversationId),
+        typeof(Recipient), typeof(SendCommand), typeof(SendReceipt), typeof(StoredMessage), typeof(Delivery),
+        typeof(ConversationSummary), typeof(HistoryPage), typeof(Presence), typeof(GroupInfo),
+        typeof(GroupMember), typeof(SwitchboardException), typeof(UserState), typeof(GroupState),
+    ];
+
+    private static readonly UserId Alice = new("alice");
+    private static readonly UserId Bob = new("Bob.B_2-x");
+    private static readonly GroupId Class = new("class-7b");
+
+    // Not UTC and not whole milliseconds: the offset and the ticks must both survive.
+    private static readonly DateTimeOffset Timestamp = new DateTimeOffset(2026, 11, 25, 16, 1, 40, TimeSpan.FromHours(1)).AddTicks(1_234_567);
+
+    [Fact]
+    public void Every_serializable_type_has_a_round_trip_test()
+    {
+        var found = ContractTypes.Serializable().ToList();
+        var missing = found.Except(Covered).Select(t => t.FullName).ToList();
+
+        Assert.True(missing.Count == 0, $"No round-trip test for: {string.Join(", ", missing)}");
+        Assert.Equal(Covered.Select(t => t.FullName).Order(StringComparer.Ordinal), found.Select(t => t.FullName).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void UserId_round_trips()
+    {
+        Assert.Equal(Bob, fixture.RoundTrip(Bob));
+        Assert.Equal("Bob.B_2-x", fixture.RoundTrip(Bob).Value);
+    }
+
+    [Fact]
+    public void GroupId_round_trips()
+    {
+        Assert.Equal("class-7b", fixture.RoundTrip(Class).Value);
+    }
+
+    [Fact]
+    public void ConnectionId_round_trips()
+    {
+        var connection = ConnectionId.New();
+
+        Assert.Equal(connection.Value, fixture.RoundTrip(connection).Value);
+    }
+
+    [Fact]
+    public void Caller_round_trips()
+    {
+        var copy = fixture.RoundTrip(new Caller(Alice, Caller.TeacherRole));
+
+        Assert.Equal(Alice, copy.User);
+        Assert.Equal("teacher", copy.Role);
+        Assert.True(copy.MayCreateGroups);
+    }
+
+    [Fact]
+    public void ConversationId_of_a_direct_conversation_round_trips()
+    {
+        var copy = fixture.RoundTrip(ConversationId.Direct(Alice, Bob));
+
+        Assert.Equal("dm:Bob.B_2-x:alice", copy.Value);
+        Assert.False(copy.IsGroup);
+        Assert.Equal((Bob, Alice), copy.Participants);
+    }
+
+    [Fact]
+    public void ConversationId_of_a_group_round_trips()
+    {
+        var copy = fixture.RoundTrip(ConversationId.ForGroup(Class));
+
+        Assert.Equal("group:class-7b", copy.Value);
+        Assert.True(copy.IsGroup);
+        Assert.Equal(Class, copy.Group);
+    }
+
+    [Fact]
+    public void Recipient_round_trips()
+    {
+        var user = fixture.RoundTrip(Recipient.ForUser(Bob));
+        var group = fixture.RoundTrip(Recipient.ForGroup(Class));
+
+        Assert.Equal("user:Bob.B_2-x", user.Value);
+        Assert.Equal(Bob, user.User);
+        Assert.Equal("group:class-7b", group.Value);
+        Assert.Equal(Class, group.Group);
+    }
+
+    [Fact]
+    public void SendCommand_with_an_origin_round_trips()
+    {
+        var command = new SendCommand(new Caller(Alice, "student"), "req-1", Recipient.ForUser(Bob), """{"text":"hi é"}"""u8.ToArray(), ConnectionId.New());
+
+        var copy = fixture.RoundTrip(command);
+
+        AssertEqual(command, copy);
+        Assert.NotNull(copy.Origin);
+    }
+
+    [Fact]
+    public void SendCommand_without_an_origin_round_trips()
+    {
+        var command = new SendCommand(new Caller(Alice, "admin"), "rest-9", Recipient.ForGroup(Class), "[1,2,3]"u8.ToArray(), null);
+
+        var copy = fixture.RoundTrip(command);
+
+        AssertEqual(command, copy);
+        Assert.Null(copy.Origin);
+    }
+
+    [Fact]
+    public void SendReceipt_round_trips()
+    {
+        var copy = fixture.RoundTrip(new SendReceipt(ConversationId.ForGroup(Class), long.MaxValue));
+
+        Assert.Equal(ConversationId.ForGroup(Class), copy.Conversation);
+        Assert.Equal(long.MaxValue, copy.Seq);
+    }
+
+    [Fact]
+    public void StoredMessage_round_trips()
+    {
+        var message = NewMessage(42, """{"a":[1,null,true]}""");
+
+        AssertEqual(message, fixture.RoundTrip(message));
+    }
+
+    [Fact]
+    public void Delivery_round_trips_with_and_without_an_excluded_connection()
+    {
+        var message = NewMessage(3, "\"text\"");
+        foreach (var exclude in new ConnectionId?[] { ConnectionId.New(), null })
+        {
+            var delivery = new Delivery(message.Conversation, message.Seq, Alice, exclude, MessageFrame.Serialize(message));
+
+            var copy = fixture.RoundTrip(delivery);
+
+            Assert.Equal(delivery.Conversation, copy.Conversation);
+            Assert.Equal(delivery.Seq, copy.Seq);
+            Assert.Equal(delivery.Sender, copy.Sender);
+            Assert.Equal(delivery.Exclude, copy.Exclude);
+            Assert.True(delivery.Frame.AsSpan().SequenceEqual(copy.Frame));
+        }
+    }
+
+    [Fact]
+    public void ConversationSummary_round_trips()
+    {
+        var copy = fixture.RoundTrip(new ConversationSummary(ConversationId.Direct(Alice, Bob), 0));
+
+        Assert.Equal(ConversationId.Direct(Alice, Bob), copy.Conversation);
+        Assert.Equal(0, copy.Seq);
+    }
+
+    [Fact]
+    public void HistoryPage_round_trips_with_its_messages_in_order()
+    {
+        StoredMessage[] messages = [NewMessage(7, "1"), NewMessage(8, "null"), NewMessage(9, "{}")];
+        var page = new HistoryPage(messages, Complete: false, More: true);
+
+        var copy = fixture.RoundTrip(page);
+
+        Assert.False(copy.Complete);
+        Assert.True(copy.More);
+        Assert.Equal(messages.Length, copy.Messages.Count);
+        for (var i = 0; i < messages.Length; i++)
+        {
+            AssertEqual(messages[i], copy.Messages[i]);
+        }
+    }
+
+    [Fact]
+    public void HistoryPage_round_trips_when_empty()
+    {
+        var copy = fixture.RoundTrip(new HistoryPage([], Complete: true, More: false));
+
+        Assert.Empty(copy.Messages);
+        Assert.True(copy.Complete);
+        Assert.False(copy.More);
+    }
+
+    [Fact]
+    public void Presence_round_trips()
+    {
+        var copy = fixture.RoundTrip(new Presence(Bob, Online: true, Connections: 3));
+
+        Assert.Equal(new Presence(Bob, true, 3), copy);
+    }
+
+    [Fact]
+    public void GroupInfo_round_trips_for_every_policy()
+    {
+        foreach (var policy in Enum.GetValues<GroupPolicy>())
+        {
+            var info = new GroupInfo(Class, policy, [new GroupMember(Alice, GroupRole.Owner), new GroupMember(Bob, GroupRole.Member)]);
+
+            var copy = fixture.RoundTrip(info);
+
+            Assert.Equal(Class, copy.Id);
+            Assert.Equal(policy, copy.Policy);
+            Assert.Equal(info.Members.ToArray(), copy.Members.ToArray());
+        }
+    }
+
+    [Fact]
+    public void GroupInfo_round_trips_without_members()
+    {
+        var copy = fixture.RoundTrip(new GroupInfo(Class, GroupPolicy.Members, ImmutableArray<GroupMember>.Empty));
+
+        Assert.Empty(copy.Members);
+    }
+
+    [Fact]
+    public void GroupMember_round_trips_for_every_role()
+    {
+        foreach (var role in Enum.GetValues<GroupRole>())
+        {
+            Assert.Equal(new GroupMember(Alice, role), fixture.RoundTrip(new GroupMember(Alice, role)));
+        }
+    }
+
+    [Fact]
+    public void SwitchboardException_keeps_its_code_and_message()
+    {
+        foreach (var code in Enum.GetValues<ErrorCode>())
+        {
+            var copy = fixture.RoundTrip(new SwitchboardException(code, $"failed with {code}"));
+
+            Assert.Equal(code, copy.Code);
+            Assert.Equal($"failed with {code}", copy.Message);
+        }
+    }
+
+    [Fact]
+    public void SwitchboardException_keeps_its_type_code_and_message_when_sent_as_an_exception()
+    {
+        // Grain calls carry failures as Exception: the edge must still see the protocol code.
+        Exception thrown = SwitchboardException.Forbidden("Only members may post.");
+
+        var copy = Assert.IsType<SwitchboardException>(fixture.RoundTrip(thrown));
+
+        Assert.Equal(ErrorCode.Forbidden, copy.Code);
+        Assert.Equal("Only members may post.", copy.Message);
+    }
+
+    [Fact]
+    public void UserState_round_trips_its_groups()
+    {
+        var state = new UserState();
+        state.Groups.Add("class-7b");
+        state.Groups.Add("Class-7b");
+        state.Groups.Add("x");
+
+        var copy = fixture.RoundTrip(state);
+
+        Assert.Equal(state.Groups.Order(StringComparer.Ordinal), copy.Groups.Order(StringComparer.Ordinal));
+        Assert.Contains("Class-7b", copy.Groups);
+        Assert.DoesNotContain("CLASS-7B", copy.Groups);
+    }
+
+    [Fact]
+    public void UserState_round_trips_when_empty()
+    {
+        Assert.Empty(fixture.RoundTrip(new UserState()).Groups);
+    }
+
+    [Fact]
+    public void GroupState_round_trips_for_every_policy()
+    {
+        foreach (var policy in Enum.GetValues<GroupPolicy>())
+        {
+            var state = new GroupState { Exists = true, Policy = policy };
+            state.Members["alice"] = GroupRole.Owner;
+            state.Members["Alice"] = GroupRole.Member;
+
+            var copy = fixture.RoundTrip(state);
+
+            Assert.True(copy.Exists);
+            Assert.Equal(policy, copy.Policy);
+            Assert.Equal(state.Members.OrderBy(m => m.Key, StringComparer.Ordinal), copy.Members.OrderBy(m => m.Key, StringComparer.Ordinal));
+            Assert.False(copy.Members.ContainsKey("ALICE"));
+        }
+    }
+
+    [Fact]
+    public void GroupState_round_trips_when_new()
+    {
+        var copy = fixture.RoundTrip(new GroupState());
+
+        Assert.False(copy.Exists);
+        Assert.Equal(GroupPolicy.Open, copy.Policy);
+        Assert.Empty(copy.Members);
+    }
+
+    private static StoredMessage NewMessage(long seq, string body) =>
+        new(ConversationId.Direct(Alice, Bob), seq, Alice, Recipient.ForUser(Bob), $"req-{seq}", System.Text.Encoding.UTF8.GetBytes(body), Timestamp);
+
+    private static void AssertEqual(SendCommand expected, SendCommand actual)
+    {
+        Assert.Equal(expected.Sender, actual.Sender);
+        Assert.Equal(expected.RequestId, actual.RequestId);
+        Assert.Equal(expected.To, actual.To);
+        Assert.True(expected.Body.AsSpan().SequenceEqual(actual.Body), "body bytes differ");
+        Assert.Equal(expected.Origin, actual.Origin);
+    }
+
+    private static void AssertEqual(StoredMessage expected, StoredMessage actual)
+    {
+        Assert.Equal(expected.Conversation, actual.Conversation);
+        Assert.Equal(expected.Seq, actual.Seq);
+        Assert.Equal(expected.From, actual.From);
+        Assert.Equal(expected.To, actual.To);
+        Assert.Equal(expected.RequestId, actual.RequestId);
+        Assert.True(expected.Body.AsSpan().SequenceEqual(actual.Body), "body bytes differ");
+        Assert.Equal(expected.Timestamp, actual.Timestamp);
+        Assert.Equal(expected.Timestamp.Offset, actual.Timestamp.Offset);
+    }
+}
