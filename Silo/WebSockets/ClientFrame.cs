@@ -56,30 +56,30 @@ public sealed class ClientFrame
 
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                if (reader.ValueTextEquals("type"u8))
+                if (NameIs(ref reader, "type"u8))
                 {
                     type = ReadString(ref reader);
                 }
-                else if (reader.ValueTextEquals("id"u8))
+                else if (NameIs(ref reader, "id"u8))
                 {
                     id = ReadString(ref reader);
                 }
-                else if (reader.ValueTextEquals("to"u8))
+                else if (NameIs(ref reader, "to"u8))
                 {
                     to = ReadString(ref reader);
                 }
-                else if (reader.ValueTextEquals("group"u8))
+                else if (NameIs(ref reader, "group"u8))
                 {
                     group = ReadString(ref reader);
                 }
-                else if (reader.ValueTextEquals("body"u8))
+                else if (NameIs(ref reader, "body"u8))
                 {
                     reader.Read();
                     var start = (int)reader.TokenStartIndex;
                     reader.Skip();
                     body = utf8[start..(int)reader.BytesConsumed].ToArray();
                 }
-                else if (reader.ValueTextEquals("since"u8))
+                else if (NameIs(ref reader, "since"u8))
                 {
                     since = ReadSince(ref reader, out sinceError);
                 }
@@ -97,8 +97,9 @@ public sealed class ClientFrame
                 return false;
             }
         }
-        catch (JsonException)
+        catch (Exception exception) when (exception is JsonException or InvalidOperationException)
         {
+            // InvalidOperationException: valid JSON whose strings do not decode (a lone surrogate escape, bad UTF-8).
             error = "The frame is not valid JSON.";
             return false;
         }
@@ -128,6 +129,19 @@ public sealed class ClientFrame
         "ping" => ClientFrameType.Ping,
         _ => ClientFrameType.Unknown,
     };
+
+    /// <summary>Compares a property name; a name that does not decode (a lone surrogate escape) matches nothing.</summary>
+    private static bool NameIs(ref Utf8JsonReader reader, ReadOnlySpan<byte> name)
+    {
+        try
+        {
+            return reader.ValueTextEquals(name);
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
 
     private static string? ReadString(ref Utf8JsonReader reader)
     {

@@ -123,6 +123,20 @@ public sealed class WebSocketSession : IClientConnection
         {
             Close(_closeStatus, _closeReason);
             await sending;
+
+            // The receive loop is gone (an error ended it): wait, bounded by the close timer, for the client's close frame.
+            if (socket.State == WebSocketState.CloseSent)
+            {
+                try
+                {
+                    await DrainUntilClosedAsync(socket, new byte[1024], _aborted.Token);
+                }
+                catch (Exception exception) when (exception is OperationCanceledException or WebSocketException)
+                {
+                    ConnectionLog.SocketError(_logger, Id.Value, exception);
+                }
+            }
+
             if (socket.State != WebSocketState.Closed)
             {
                 socket.Abort();
