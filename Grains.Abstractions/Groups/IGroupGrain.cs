@@ -51,9 +51,9 @@ public interface IGroupGrain : IGrainWithStringKey
 
     /// <summary>Subscribes a silo's sink to the group's messages until it expires; silos renew before then.</summary>
     [AlwaysInterleave, Alias("Subscribe")]
-    Task SubscribeAsync(IConnectionSink sink);
+    Task SubscribeAsync(SiloRoute route);
 
     /// <summary>Ends a silo's subscription (idempotent).</summary>
     [AlwaysInterleave, Alias("Unsubscribe")]
-    Task UnsubscribeAsync(IConnectionSink sink);
+    Task UnsubscribeAsync(SiloRoute route);
 }

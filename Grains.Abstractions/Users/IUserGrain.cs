@@ -14,24 +14,24 @@ namespace Switchboard.Users;
 public interface IUserGrain : IGrainWithStringKey
 {
     /// <summary>
-    /// Registers a connection held by the silo behind <paramref name="sink"/>. Refused with
+    /// Registers a connection held by the silo of <paramref name="route"/>. Refused with
     /// <c>RateLimited</c> when the user is at the per-user connection cap.
     /// </summary>
     /// <returns>The user's groups, for the silo's group index.</returns>
     [Alias("Attach")]
-    Task<ImmutableArray<GroupId>> AttachAsync(IConnectionSink sink, ConnectionId connection, int maxConnections);
+    Task<ImmutableArray<GroupId>> AttachAsync(SiloRoute route, ConnectionId connection, int maxConnections);
 
     /// <summary>Removes a connection (idempotent).</summary>
     [Alias("Detach")]
-    Task DetachAsync(IConnectionSink sink, ConnectionId connection);
+    Task DetachAsync(SiloRoute route, ConnectionId connection);
 
     /// <summary>
-    /// Re-announces every connection the silo behind <paramref name="sink"/> holds for this user, replacing
+    /// Re-announces every connection the silo of <paramref name="route"/> holds for this user, replacing
     /// what the grain knew of that silo. Silos call it before their registration expires.
     /// </summary>
     /// <returns>The user's groups, so the silo can reconcile its group index.</returns>
     [Alias("Renew")]
-    Task<ImmutableArray<GroupId>> RenewAsync(IConnectionSink sink, ImmutableArray<ConnectionId> connections);
+    Task<ImmutableArray<GroupId>> RenewAsync(SiloRoute route, ImmutableArray<ConnectionId> connections);
 
     /// <summary>Sends a message as this user: dedupes the id, authorizes, sequences, stores, then fans out.</summary>
     [Alias("Send")]

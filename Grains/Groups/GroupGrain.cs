@@ -23,9 +23,10 @@ internal sealed partial class GroupGrain(
     IMessageLog log,
     TimeProvider time,
     IOptions<RoutingOptions> options,
+    ISiloStatusOracle membership,
     ILogger<GroupGrain> logger) : Grain, IGroupGrain
 {
-    private readonly Dictionary<IConnectionSink, DateTimeOffset> _subscribers = [];
+    private readonly Dictionary<SiloAddress, Subscriber> _subscribers = [];
     private ConversationSequencer? _sequencer;
 
     private GroupId Id => new(this.GetPrimaryKeyString());
@@ -164,39 +165,39 @@ internal sealed partial class GroupGrain(
 
     public async Task<long> GetLatestSeqAsync() => state.State.Exists ? await Sequencer.GetLatestSeqAsync() : 0;
 
-    public Task SubscribeAsync(IConnectionSink sink)
+    public Task SubscribeAsync(SiloRoute route)
     {
-        _subscribers[sink] = time.GetUtcNow() + options.Value.RegistrationLifetime;
+        _subscribers[route.Silo] = new Subscriber(route.Sink, time.GetUtcNow() + options.Value.RegistrationLifetime);
         return Task.CompletedTask;
     }
 
-    public Task UnsubscribeAsync(IConnectionSink sink)
+    public Task UnsubscribeAsync(SiloRoute route)
     {
-        _subscribers.Remove(sink);
+        _subscribers.Remove(route.Silo);
         return Task.CompletedTask;
     }
 
     private void FanOut(Delivery delivery)
     {
         var now = time.GetUtcNow();
-        List<IConnectionSink>? expired = null;
-        foreach (var (sink, expiry) in _subscribers)
+        List<SiloAddress>? expired = null;
+        foreach (var (silo, subscriber) in _subscribers)
         {
-            if (expiry < now)
+            if (subscriber.Expires < now || membership.IsDeadSilo(silo))
             {
-                (expired ??= []).Add(sink);
+                (expired ??= []).Add(silo);
                 continue;
             }
 
             // One-way and one per silo: a slow or dead silo never holds up the sequencer.
-            _ = sink.DeliverToGroupAsync(Id, delivery);
+            _ = subscriber.Sink.DeliverToGroupAsync(Id, delivery);
         }
 
         if (expired is not null)
         {
-            foreach (var sink in expired)
+            foreach (var silo in expired)
             {
-                _subscribers.Remove(sink);
+                _subscribers.Remove(silo);
             }
 
             GroupLog.SubscriptionsExpired(logger, Id.Value, expired.Count);
@@ -257,9 +258,11 @@ internal sealed partial class GroupGrain(
     }
 }
 
+internal sealed record Subscriber(IConnectionSink Sink, DateTimeOffset Expires);
+
 internal static partial class GroupLog
 {
-    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Group {Group}: dropped {Count} expired silo subscriptions")]
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Group {Group}: dropped {Count} silo subscriptions (silo dead or not renewed)")]
     public static partial void SubscriptionsExpired(ILogger logger, string group, int count);
 
     [LoggerMessage(EventId = 2002, Level = LogLevel.Error, Message = "Group {Group}: state write failed")]

@@ -26,16 +26,17 @@ internal sealed partial class UserGrain(
     IMessageLog log,
     TimeProvider time,
     IOptions<RoutingOptions> options,
+    ISiloStatusOracle membership,
     ILogger<UserGrain> logger) : Grain, IUserGrain
 {
-    private readonly Dictionary<IConnectionSink, SiloConnections> _silos = [];
+    private readonly Dictionary<SiloAddress, SiloConnections> _silos = [];
     private readonly Dictionary<string, Task<SendReceipt>> _inFlight = new(StringComparer.Ordinal);
     private SendDedupe? _dedupe;
     private Task? _dedupeLoad;
 
     private UserId Id => new(this.GetPrimaryKeyString());
 
-    public Task<ImmutableArray<GroupId>> AttachAsync(IConnectionSink sink, ConnectionId connection, int maxConnections)
+    public Task<ImmutableArray<GroupId>> AttachAsync(SiloRoute route, ConnectionId connection, int maxConnections)
     {
         RemoveExpired();
         if (maxConnections > 0 && CountConnections() >= maxConnections)
@@ -43,31 +44,31 @@ internal sealed partial class UserGrain(
             throw new SwitchboardException(ErrorCode.RateLimited, $"User {Id} already has {maxConnections} connections.");
         }
 
-        var silo = GetOrAddSilo(sink);
+        var silo = GetOrAddSilo(route);
         silo.Connections.Add(connection);
         silo.Renewed = time.GetUtcNow();
         return Task.FromResult(Groups());
     }
 
-    public Task DetachAsync(IConnectionSink sink, ConnectionId connection)
+    public Task DetachAsync(SiloRoute route, ConnectionId connection)
     {
-        if (_silos.TryGetValue(sink, out var silo) && silo.Connections.Remove(connection) && silo.Connections.Count == 0)
+        if (_silos.TryGetValue(route.Silo, out var silo) && silo.Connections.Remove(connection) && silo.Connections.Count == 0)
         {
-            _silos.Remove(sink);
+            _silos.Remove(route.Silo);
         }
 
         return Task.CompletedTask;
     }
 
-    public Task<ImmutableArray<GroupId>> RenewAsync(IConnectionSink sink, ImmutableArray<ConnectionId> connections)
+    public Task<ImmutableArray<GroupId>> RenewAsync(SiloRoute route, ImmutableArray<ConnectionId> connections)
     {
         if (connections.IsDefaultOrEmpty)
         {
-            _silos.Remove(sink);
+            _silos.Remove(route.Silo);
         }
         else
         {
-            var silo = GetOrAddSilo(sink);
+            var silo = GetOrAddSilo(route);
             silo.Connections.Clear();
             silo.Connections.UnionWith(connections);
             silo.Renewed = time.GetUtcNow();
@@ -110,9 +111,9 @@ internal sealed partial class UserGrain(
     public Task DeliverAsync(Delivery delivery)
     {
         RemoveExpired();
-        foreach (var sink in _silos.Keys)
+        foreach (var silo in _silos.Values)
         {
-            _ = sink.DeliverToUserAsync(Id, delivery);
+            _ = silo.Sink.DeliverToUserAsync(Id, delivery);
         }
 
         return Task.CompletedTask;
@@ -159,7 +160,7 @@ internal sealed partial class UserGrain(
 
         // Every silo holding the user's sockets (un)subscribes before the join or leave is acknowledged.
         RemoveExpired();
-        await Task.WhenAll(_silos.Keys.Select(sink => NotifySiloAsync(sink, group, isMember)));
+        await Task.WhenAll(_silos.Values.Select(silo => NotifySiloAsync(silo.Sink, group, isMember)));
     }
 
     private async Task NotifySiloAsync(IConnectionSink sink, GroupId group, bool isMember)
@@ -229,9 +230,9 @@ internal sealed partial class UserGrain(
         }
 
         var delivery = new Delivery(message.Conversation, message.Seq, message.From, origin, MessageFrame.Serialize(message));
-        foreach (var sink in _silos.Keys)
+        foreach (var silo in _silos.Values)
         {
-            _ = sink.DeliverToUserAsync(Id, delivery);
+            _ = silo.Sink.DeliverToUserAsync(Id, delivery);
         }
     }
 
@@ -289,14 +290,15 @@ internal sealed partial class UserGrain(
 
     private ImmutableArray<GroupId> Groups() => [.. state.State.Groups.Select(g => new GroupId(g))];
 
-    private SiloConnections GetOrAddSilo(IConnectionSink sink)
+    private SiloConnections GetOrAddSilo(SiloRoute route)
     {
-        if (!_silos.TryGetValue(sink, out var silo))
+        if (!_silos.TryGetValue(route.Silo, out var silo))
         {
-            silo = new SiloConnections();
-            _silos[sink] = silo;
+            silo = new SiloConnections(route.Sink);
+            _silos[route.Silo] = silo;
         }
 
+        silo.Sink = route.Sink;
         return silo;
     }
 
@@ -311,15 +313,19 @@ internal sealed partial class UserGrain(
         return count;
     }
 
+    /// <summary>
+    /// Forgets silos that cluster membership declared dead (seconds after a crash) and registrations that were
+    /// not renewed in time (a silo that lost touch without dying).
+    /// </summary>
     private void RemoveExpired()
     {
         var horizon = time.GetUtcNow() - options.Value.RegistrationLifetime;
-        List<IConnectionSink>? expired = null;
-        foreach (var (sink, silo) in _silos)
+        List<SiloAddress>? expired = null;
+        foreach (var (address, silo) in _silos)
         {
-            if (silo.Renewed < horizon)
+            if (silo.Renewed < horizon || membership.IsDeadSilo(address))
             {
-                (expired ??= []).Add(sink);
+                (expired ??= []).Add(address);
             }
         }
 
@@ -328,16 +334,18 @@ internal sealed partial class UserGrain(
             return;
         }
 
-        foreach (var sink in expired)
+        foreach (var address in expired)
         {
-            _silos.Remove(sink);
+            _silos.Remove(address);
         }
 
         UserLog.RegistrationsExpired(logger, Id.Value, expired.Count);
     }
 
-    private sealed class SiloConnections
+    private sealed class SiloConnections(IConnectionSink sink)
     {
+        public IConnectionSink Sink { get; set; } = sink;
+
         public HashSet<ConnectionId> Connections { get; } = [];
 
         public DateTimeOffset Renewed { get; set; }
@@ -346,7 +354,7 @@ internal sealed partial class UserGrain(
 
 internal static partial class UserLog
 {
-    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "User {User}: dropped {Count} silo registrations that were not renewed")]
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "User {User}: dropped {Count} silo registrations (silo dead or not renewed)")]
     public static partial void RegistrationsExpired(ILogger logger, string user, int count);
 
     [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "User {User}: a silo holding its sockets did not take a membership change")]

@@ -17,24 +17,26 @@ public sealed class ConnectionRouter(
     SiloConnectionSink sink,
     IGrainFactory grainFactory,
     IOptions<RoutingOptions> routingOptions,
+    ILocalSiloDetails localSilo,
+    IClusterMembershipService membership,
     ILogger<ConnectionRouter> logger) : BackgroundService
 {
-    private readonly Lock _referenceLock = new();
-    private IConnectionSink? _reference;
+    private readonly Lock _routeLock = new();
+    private SiloRoute? _route;
 
-    /// <summary>The observer reference grains call; made once, kept for the silo's life.</summary>
-    public IConnectionSink Reference
+    /// <summary>This silo's address and the observer reference grains call; made once, kept for the silo's life.</summary>
+    public SiloRoute Route
     {
         get
         {
-            if (_reference is not null)
+            if (_route is not null)
             {
-                return _reference;
+                return _route;
             }
 
-            lock (_referenceLock)
+            lock (_routeLock)
             {
-                return _reference ??= grainFactory.CreateObjectReference<IConnectionSink>(sink);
+                return _route ??= new SiloRoute(localSilo.SiloAddress, grainFactory.CreateObjectReference<IConnectionSink>(sink));
             }
         }
     }
@@ -43,7 +45,7 @@ public sealed class ConnectionRouter(
     public async Task AttachAsync(IClientConnection connection, int maxConnectionsPerUser)
     {
         var user = grainFactory.GetUserGrain(connection.User);
-        var groups = await user.AttachAsync(Reference, connection.Id, maxConnectionsPerUser);
+        var groups = await user.AttachAsync(Route, connection.Id, maxConnectionsPerUser);
         registry.Add(connection);
         var (added, emptied) = registry.SetGroups(connection.User, groups);
         await UpdateSubscriptionsAsync(added, emptied);
@@ -55,7 +57,7 @@ public sealed class ConnectionRouter(
         var emptied = registry.Remove(connection, out _);
         try
         {
-            await grainFactory.GetUserGrain(connection.User).DetachAsync(Reference, connection.Id);
+            await grainFactory.GetUserGrain(connection.User).DetachAsync(Route, connection.Id);
         }
         catch (Exception exception)
         {
@@ -72,19 +74,60 @@ public sealed class ConnectionRouter(
         await UpdateSubscriptionsAsync(added, emptied);
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(RenewPeriodicallyAsync(stoppingToken), RenewOnMembershipChangeAsync(stoppingToken));
+
+    private async Task RenewPeriodicallyAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(routingOptions.Value.RenewalPeriod);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
+        try
         {
-            try
+            while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                await RenewAsync(stoppingToken);
+                await RenewSafelyAsync(stoppingToken);
             }
-            catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>
+    /// When a silo dies, the user and group grains it hosted come back elsewhere with empty routing state:
+    /// every survivor re-announces its sockets and subscriptions at once instead of waiting for a renewal.
+    /// </summary>
+    private async Task RenewOnMembershipChangeAsync(CancellationToken stoppingToken)
+    {
+        var dead = new HashSet<SiloAddress>();
+        try
+        {
+            await foreach (var snapshot in membership.MembershipUpdates.WithCancellation(stoppingToken))
             {
-                ConnectionLog.RenewalFailed(logger, exception);
+                var newlyDead = snapshot.Members.Values
+                    .Where(m => m.Status == SiloStatus.Dead && dead.Add(m.SiloAddress))
+                    .Select(m => m.SiloAddress)
+                    .ToList();
+                if (newlyDead.Count > 0 && registry.ConnectionCount > 0)
+                {
+                    ConnectionLog.ReannouncingAfterSiloDeath(logger, string.Join(", ", newlyDead), registry.UserCount);
+                    await RenewSafelyAsync(stoppingToken);
+                }
             }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task RenewSafelyAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await RenewAsync(stoppingToken);
+        }
+        catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
+        {
+            ConnectionLog.RenewalFailed(logger, exception);
         }
     }
 
@@ -96,7 +139,7 @@ public sealed class ConnectionRouter(
         {
             try
             {
-                var groups = await grainFactory.GetUserGrain(entry.User).RenewAsync(Reference, entry.Connections);
+                var groups = await grainFactory.GetUserGrain(entry.User).RenewAsync(Route, entry.Connections);
                 var (added, emptied) = registry.SetGroups(entry.User, groups);
                 await UpdateSubscriptionsAsync(added, emptied);
             }
@@ -110,7 +153,7 @@ public sealed class ConnectionRouter(
         {
             try
             {
-                await grainFactory.GetGroupGrain(group).SubscribeAsync(Reference);
+                await grainFactory.GetGroupGrain(group).SubscribeAsync(Route);
             }
             catch (Exception exception)
             {
@@ -129,12 +172,12 @@ public sealed class ConnectionRouter(
         var calls = new List<Task>(added.Length + emptied.Length);
         foreach (var group in added)
         {
-            calls.Add(grainFactory.GetGroupGrain(group).SubscribeAsync(Reference));
+            calls.Add(grainFactory.GetGroupGrain(group).SubscribeAsync(Route));
         }
 
         foreach (var group in emptied)
         {
-            calls.Add(grainFactory.GetGroupGrain(group).UnsubscribeAsync(Reference));
+            calls.Add(grainFactory.GetGroupGrain(group).UnsubscribeAsync(Route));
         }
 
         await Task.WhenAll(calls);

@@ -29,6 +29,9 @@ internal static partial class ConnectionLog
     [LoggerMessage(EventId = 3017, Level = LogLevel.Warning, Message = "Draining: {Count} sockets still open after the drain timeout; the silo stops anyway")]
     public static partial void DrainIncomplete(ILogger logger, int count);
 
+    [LoggerMessage(EventId = 3018, Level = LogLevel.Warning, Message = "Silo(s) {Silos} declared dead: re-announcing {Users} local users and their groups")]
+    public static partial void ReannouncingAfterSiloDeath(ILogger logger, string silos, int users);
+
     [LoggerMessage(EventId = 3016, Level = LogLevel.Debug, Message = "Connection {Connection}: socket loop ended with an error")]
     public static partial void SocketError(ILogger logger, string connection, Exception exception);
 }

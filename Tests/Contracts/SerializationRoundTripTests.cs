@@ -22,6 +22,9 @@ public sealed class SerializationRoundTripTests(SerializerFixture fixture) : ICl
         typeof(Recipient), typeof(SendCommand), typeof(SendReceipt), typeof(StoredMessage), typeof(Delivery),
         typeof(ConversationSummary), typeof(HistoryPage), typeof(Presence), typeof(GroupInfo),
         typeof(GroupMember), typeof(SwitchboardException), typeof(UserState), typeof(GroupState),
+
+        // Holds a grain reference, so it round-trips on a live silo: Tests/Grains/SiloRouteSerializationTests.
+        typeof(Switchboard.Connections.SiloRoute),
     ];
 
     private static readonly UserId Alice = new("alice");

@@ -1,0 +1,23 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Serialization;
+using Switchboard.Connections;
+using Switchboard.Tests.Infrastructure;
+
+namespace Switchboard.Tests.Grains;
+
+[Collection(ClusterCollection.Name)]
+public sealed class SiloRouteSerializationTests(ClusterFixture fixture)
+{
+    [Fact]
+    public void A_silo_route_round_trips_with_its_silo_and_sink_reference()
+    {
+        var route = fixture.Router(0).Route;
+        var serializer = fixture.SiloServices(1).GetRequiredService<Serializer>();
+
+        var copy = serializer.Deserialize<SiloRoute>(serializer.SerializeToArray(route))!;
+
+        Assert.Equal(route.Silo, copy.Silo);
+        Assert.Equal(((GrainReference)route.Sink).GrainId, ((GrainReference)copy.Sink).GrainId);
+        Assert.Equal(route, copy);
+    }
+}
