@@ -1,6 +1,7 @@
 using Switchboard.Silo.Hosting;
 
-var builder = WebApplication.CreateBuilder(args);
+// Settings files sit beside the binary, wherever it is started from (dotnet run, a unit file, a test).
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.AddSwitchboardSilo();
 
 var app = builder.Build();

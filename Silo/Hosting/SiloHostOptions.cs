@@ -26,6 +26,17 @@ public sealed class SiloHostOptions
     [Required]
     public string ServiceId { get; set; } = "switchboard";
 
+    /// <summary>The IP other silos reach this one on (durable cluster only). Default 127.0.0.1.</summary>
+    [Required]
+    public string AdvertisedAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>Listen for silo and gateway traffic on every interface, not only the advertised address. Default false.</summary>
+    public bool ListenOnAnyAddress { get; set; }
+
+    /// <summary>How long a grain call may take before it fails (the client sees <c>unavailable</c> and retries). Default 10 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:05:00")]
+    public TimeSpan ResponseTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Whether the Orleans Dashboard is served at <c>/dashboard</c> (admin role only). Default true.</summary>
     public bool Dashboard { get; set; } = true;
 }

@@ -35,7 +35,6 @@ public static class SiloHosting
             .ValidateOnStart();
 
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<IMessageLog, InMemoryMessageLog>();
         services.AddSwitchboardConnections();
         services.AddSingleton<SocketRequestHandler>();
         services.AddSingleton<ConversationReader>();
@@ -54,9 +53,8 @@ public static class SiloHosting
         {
             var siloPort = silo.SiloPort == 0 ? FreePort() : silo.SiloPort;
             var gatewayPort = silo.GatewayPort == 0 ? FreePort() : silo.GatewayPort;
-            siloBuilder.UseLocalhostClustering(siloPort, gatewayPort, serviceId: silo.ServiceId, clusterId: silo.ClusterId);
+            ClusterProviders.Configure(siloBuilder, builder.Configuration, silo, siloPort, gatewayPort);
             siloBuilder.Configure<SiloOptions>(o => o.SiloName = silo.Name ?? $"{Environment.MachineName}-{siloPort}");
-            siloBuilder.AddMemoryGrainStorage(StorageNames.Grains);
             if (silo.Dashboard)
             {
                 siloBuilder.AddDashboard();
@@ -86,12 +84,11 @@ public static class SiloHosting
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseWebSockets();
-        app.UseDefaultFiles();
-        app.UseStaticFiles();
         app.UseAuthentication();
         app.UseAuthorization();
 
         app.MapHealthEndpoints();
+        app.MapChatPage();
         app.MapDevTokenApi();
         app.MapMessagingApi();
         app.MapGroupsApi();
