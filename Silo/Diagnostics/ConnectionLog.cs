@@ -32,6 +32,9 @@ internal static partial class ConnectionLog
     [LoggerMessage(EventId = 3018, Level = LogLevel.Warning, Message = "Silo(s) {Silos} declared dead: re-announcing {Users} local users and their groups")]
     public static partial void ReannouncingAfterSiloDeath(ILogger logger, string silos, int users);
 
+    [LoggerMessage(EventId = 3019, Level = LogLevel.Warning, Message = "Connection {Connection}: request {Type} answered 'unavailable' ({Exception}: {Reason})")]
+    public static partial void RequestUnavailable(ILogger logger, string connection, string type, string exception, string reason);
+
     [LoggerMessage(EventId = 3016, Level = LogLevel.Debug, Message = "Connection {Connection}: socket loop ended with an error")]
     public static partial void SocketError(ILogger logger, string connection, Exception exception);
 }

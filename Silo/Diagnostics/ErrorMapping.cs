@@ -13,6 +13,8 @@ public static class ErrorMapping
         _ => (ErrorCode.Unavailable, "The cluster could not take the request now; retry with the same id."),
     };
 
-    /// <summary>True for failures that are not the client's doing and deserve an error log.</summary>
-    public static bool IsUnexpected(Exception exception) => exception is not (SwitchboardException or TimeoutException or OperationCanceledException);
+    /// <summary>True for failures that are neither the client's doing nor a known transient cluster state (a silo that
+    /// just died, a call that timed out): those deserve an error log.</summary>
+    public static bool IsUnexpected(Exception exception) =>
+        exception is not (SwitchboardException or TimeoutException or OperationCanceledException or OrleansMessageRejectionException);
 }

@@ -36,6 +36,11 @@ public static class ClusterProviders
     public static void Configure(ISiloBuilder siloBuilder, IConfiguration configuration, SiloHostOptions silo, int siloPort, int gatewayPort)
     {
         siloBuilder.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = silo.ResponseTimeout);
+        siloBuilder.Configure<ClusterMembershipOptions>(o =>
+        {
+            o.ProbeTimeout = silo.ProbeTimeout;
+            o.MinProbeTimeout = TimeSpan.FromTicks(Math.Min(o.MinProbeTimeout.Ticks, silo.ProbeTimeout.Ticks));
+        });
         if (!IsDurable(configuration))
         {
             siloBuilder.UseLocalhostClustering(siloPort, gatewayPort, serviceId: silo.ServiceId, clusterId: silo.ClusterId);

@@ -77,6 +77,10 @@ public sealed class SocketRequestHandler(
             {
                 ConnectionLog.RequestFailed(logger, session.Id.Value, frame.TypeName ?? "?", exception);
             }
+            else if (code == ErrorCode.Unavailable)
+            {
+                ConnectionLog.RequestUnavailable(logger, session.Id.Value, frame.TypeName ?? "?", exception.GetType().Name, exception.Message);
+            }
 
             await Reply(session, ServerFrames.Error(frame.Id, code, message), code);
         }

@@ -104,11 +104,28 @@ public sealed class SocketClient : IAsyncDisposable
     }
 
     /// <summary>Sends a request and waits for the frame that answers its id (ack, pong or error).</summary>
-    public async Task<JsonElement> RequestAsync(object frame)
+    public async Task<JsonElement> RequestAsync(object frame, TimeSpan? timeout = null)
     {
         var id = JsonSerializer.SerializeToElement(frame).GetProperty("id").GetString();
+
+        // Only frames that arrive after this request count: a retried id must not find its earlier reply.
+        var skip = _frames.Count;
         await SendAsync(frame);
-        return await WaitForAsync(f => f.Type() is "ack" or "pong" or "error" && f.TryGetProperty("id", out var i) && i.ValueKind == JsonValueKind.String && i.GetString() == id, $"the reply to {id}");
+        JsonElement found = default;
+        await Wait.UntilAsync(() =>
+        {
+            foreach (var reply in _frames.Skip(skip))
+            {
+                if (reply.Type() is "ack" or "pong" or "error" && reply.TryGetProperty("id", out var i) && i.ValueKind == JsonValueKind.String && i.GetString() == id)
+                {
+                    found = reply;
+                    return true;
+                }
+            }
+
+            return false;
+        }, $"the reply to {id}", timeout);
+        return found;
     }
 
     public Task<JsonElement> SendMessageAsync(string to, object body, string? id = null) =>

@@ -1,0 +1,138 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Switchboard.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace Switchboard.Tests.Cluster;
+
+[Collection(DurableClusterCollection.Name)]
+public sealed class FailoverTests(DurableClusterFixture fixture, ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Killing_the_recipients_silo_with_sigkill_loses_no_acked_message()
+    {
+        await using var cluster = await fixture.CreateClusterAsync();
+        var survivor = await cluster.StartSiloAsync("survivor");
+        var victim = await cluster.StartSiloAsync("victim");
+        using var api = new ApiClient(survivor.BaseAddress);
+        var alice = SiloHostFixture.NewId("alice");
+        var bob = SiloHostFixture.NewId("bob");
+        var aliceToken = await api.TokenAsync(alice);
+        var bobToken = await api.TokenAsync(bob);
+        await using var sender = await SocketClient.ConnectAsync(survivor.BaseAddress, aliceToken);
+        var bobOnVictim = await SocketClient.ConnectAsync(victim.BaseAddress, bobToken);
+        // Bob speaks first, so the conversation's sequencer is placed on the victim: the drill then also
+        // covers sends that hit a grain being recovered.
+        var conversation = (await bobOnVictim.SendMessageAsync($"user:{alice}", new { n = 0 }, id: "warm-up")).Str("conversation")!;
+        await sender.WaitForMessageAsync(conversation, 1);
+
+        var acked = new Dictionary<long, string>();
+        var stop = new CancellationTokenSource();
+        var killedAt = 0L;
+        var firstAckAfterKill = 0L;
+        var unavailable = 0;
+        var sending = Task.Run(async () =>
+        {
+            for (var n = 1; !stop.IsCancellationRequested; n++)
+            {
+                var id = $"m-{n}";
+                var issued = Stopwatch.GetTimestamp();
+                while (true)
+                {
+                    // A real client: on 'unavailable' it retries the same id until the cluster takes it.
+                    var reply = await sender.SendMessageAsync($"user:{bob}", new { n }, id);
+                    if (reply.Type() == "ack")
+                    {
+                        lock (acked)
+                        {
+                            acked[reply.GetProperty("seq").GetInt64()] = id;
+                        }
+
+                        if (killedAt != 0 && issued > killedAt && firstAckAfterKill == 0)
+                        {
+                            firstAckAfterKill = Stopwatch.GetTimestamp();
+                        }
+
+                        break;
+                    }
+
+                    Assert.Equal("unavailable", reply.Str("code"));
+                    Interlocked.Increment(ref unavailable);
+                    await Task.Delay(100);
+                }
+            }
+        });
+
+        await Wait.UntilAsync(() => { lock (acked) { return acked.Count >= 20; } }, "20 messages are acked before the kill");
+        var heldBeforeKill = bobOnVictim.Messages(conversation).Select(m => m.GetProperty("seq").GetInt64()).DefaultIfEmpty(0).Max();
+        killedAt = Stopwatch.GetTimestamp();
+        output.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} kill -9 {victim.Name} (pid {victim.ProcessId}); survivor log: {survivor.LogFile}");
+        victim.Kill();
+
+        // The survivor's view of bob: offline once membership declares the victim dead.
+        await Wait.UntilAsync(async () =>
+        {
+            var (status, presence) = await api.GetAsync($"/api/users/{bob}/presence", bobToken);
+            return status == 200 && !presence.GetProperty("online").GetBoolean();
+        }, "bob's presence drops the dead silo's connection", TimeSpan.FromSeconds(30));
+        var presenceRight = Stopwatch.GetElapsedTime(killedAt);
+        await Wait.UntilAsync(() => firstAckAfterKill != 0, "a send issued after the kill is acked", TimeSpan.FromSeconds(30));
+        var sendsOk = Stopwatch.GetElapsedTime(killedAt, firstAckAfterKill);
+
+        // Bob reconnects to the survivor and resumes from what he held.
+        await using var bobOnSurvivor = await SocketClient.ConnectAsync(survivor.BaseAddress, bobToken);
+        var resumed = await bobOnSurvivor.RequestAsync(new { type = "resume", id = "r1", since = new Dictionary<string, long> { [conversation] = heldBeforeKill } });
+        Assert.Equal("ack", resumed.Type());
+        var ackedAtReconnect = acked.Count;
+        await Wait.UntilAsync(() => { lock (acked) { return acked.Count >= ackedAtReconnect + 20; } }, "20 more messages are acked after the reconnect");
+        stop.Cancel();
+        await sending;
+
+        // A retry of an id acked before the kill is stored once: same seq, no new row.
+        var firstId = acked.OrderBy(a => a.Key).First();
+        var retried = await sender.SendMessageAsync($"user:{bob}", new { n = "again" }, firstId.Value);
+        Assert.Equal(firstId.Key, retried.GetProperty("seq").GetInt64());
+
+        // A careful client closes any gap with one more resume; then it holds every acked message, once, in order.
+        var maxAcked = acked.Keys.Max();
+        var held = Held(bobOnVictim, conversation).Concat(Held(bobOnSurvivor, conversation)).Append((Seq: 1L, Id: "warm-up")).ToList();
+        var contiguous = Contiguous(held.Select(m => m.Seq));
+        if (contiguous < maxAcked)
+        {
+            var final = await bobOnSurvivor.RequestAsync(new { type = "resume", id = "r2", since = new Dictionary<string, long> { [conversation] = contiguous } });
+            Assert.True(final.GetProperty("recovered").GetBoolean());
+            held = Held(bobOnVictim, conversation).Concat(Held(bobOnSurvivor, conversation)).Append((Seq: 1L, Id: "warm-up")).ToList();
+        }
+
+        var bySeq = held.GroupBy(m => m.Seq).ToDictionary(g => g.Key, g => g.Select(m => m.Id).Distinct().ToList());
+        Assert.All(bySeq, entry => Assert.Single(entry.Value));
+        Assert.Equal(Enumerable.Range(1, (int)maxAcked).Select(i => (long)i), bySeq.Keys.Where(k => k <= maxAcked).Order());
+        foreach (var (seq, id) in acked)
+        {
+            Assert.Equal(id, bySeq[seq][0]);
+        }
+
+        var counts = (await cluster.QueryAsync($"SELECT COUNT(*), COUNT(DISTINCT request_id) FROM sb_messages WHERE conversation = '{conversation}'")).Split('\t', StringSplitOptions.TrimEntries);
+        Assert.Equal(counts[0], counts[1]);
+        Assert.Equal(maxAcked, long.Parse(counts[0], System.Globalization.CultureInfo.InvariantCulture));
+
+        output.WriteLine($"kill -9 → survivor's presence right: {presenceRight.TotalSeconds:F2} s; → first send issued after the kill acked: {sendsOk.TotalSeconds:F2} s");
+        output.WriteLine($"acked {acked.Count} messages; {unavailable} 'unavailable' answers retried with the same id");
+        await bobOnVictim.DisposeAsync();
+    }
+
+    private static IEnumerable<(long Seq, string Id)> Held(SocketClient client, string conversation) =>
+        client.Messages(conversation).Select(m => (m.GetProperty("seq").GetInt64(), m.GetProperty("id").GetString()!));
+
+    private static long Contiguous(IEnumerable<long> seqs)
+    {
+        var set = seqs.ToHashSet();
+        long n = 0;
+        while (set.Contains(n + 1))
+        {
+            n++;
+        }
+
+        return n;
+    }
+}

@@ -1,0 +1,127 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Switchboard.Tests.Infrastructure.Servers;
+
+/// <summary>
+/// A silo host as its own process (the built Switchboard.Silo.dll), so a test can kill it with SIGKILL
+/// the way a machine dies, or stop it with SIGTERM the way an operator does.
+/// </summary>
+public sealed class SiloProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+
+    private SiloProcess(Process process, string name, int httpPort, string logFile)
+    {
+        _process = process;
+        Name = name;
+        HttpPort = httpPort;
+        LogFile = logFile;
+    }
+
+    public string Name { get; }
+
+    public int HttpPort { get; }
+
+    public string LogFile { get; }
+
+    public int ProcessId => _process.Id;
+
+    public Uri BaseAddress => new($"http://127.0.0.1:{HttpPort}/");
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Starts a silo of the durable cluster and waits until it is ready.</summary>
+    public static async Task<SiloProcess> StartAsync(string name, string clusterId, string redis, string mysql, string logDirectory, IDictionary<string, string?>? extra = null)
+    {
+        var dll = SiloDll();
+        var http = ChildProcesses.FreePort();
+        var log = Path.Combine(logDirectory, $"{name}-{http}.log");
+        var environment = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings__Redis"] = redis,
+            ["ConnectionStrings__MySql"] = mysql,
+            ["Switchboard__Auth__SigningKey"] = SiloHostFactory.SigningKey,
+            ["Switchboard__Auth__DevTokens"] = "true",
+            ["Switchboard__Silo__ClusterId"] = clusterId,
+            ["Switchboard__Silo__Name"] = name,
+            ["Switchboard__Silo__SiloPort"] = ChildProcesses.FreePort().ToString(CultureInfo.InvariantCulture),
+            ["Switchboard__Silo__GatewayPort"] = ChildProcesses.FreePort().ToString(CultureInfo.InvariantCulture),
+            ["Switchboard__Silo__Dashboard"] = "false",
+            ["Logging__LogLevel__Default"] = "Warning",
+            ["Logging__LogLevel__Orleans"] = "Warning",
+            ["Logging__LogLevel__Switchboard"] = "Information",
+            ["DOTNET_gcServer"] = "0",
+        };
+        foreach (var (key, value) in extra ?? new Dictionary<string, string?>())
+        {
+            environment[key] = value;
+        }
+
+        var process = ChildProcesses.Start("dotnet", [dll, "--urls", $"http://127.0.0.1:{http}"], log, environment);
+        var silo = new SiloProcess(process, name, http, log);
+        await silo.WaitUntilReadyAsync();
+        return silo;
+    }
+
+    public async Task WaitUntilReadyAsync(TimeSpan? timeout = null)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        await Wait.UntilAsync(async () =>
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"{Name} exited with {_process.ExitCode}:\n{ChildProcesses.Tail(LogFile)}");
+            }
+
+            try
+            {
+                using var response = await http.GetAsync(new Uri(BaseAddress, "/health/ready"));
+                return response.IsSuccessStatusCode;
+            }
+            catch (Exception exception) when (exception is HttpRequestException or TaskCanceledException)
+            {
+                return false;
+            }
+        }, $"{Name} is ready (log: {LogFile})", timeout ?? TimeSpan.FromSeconds(60));
+    }
+
+    /// <summary>SIGKILL: the process dies at once, with no chance to say goodbye to the cluster.</summary>
+    public void Kill()
+    {
+        _process.Kill();
+        _process.WaitForExit();
+    }
+
+    /// <summary>SIGTERM, then waits for a graceful exit.</summary>
+    public async Task StopAsync(TimeSpan? timeout = null)
+    {
+        if (_process.HasExited)
+        {
+            return;
+        }
+
+        await ChildProcesses.RunAsync("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]);
+        using var cancel = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
+        await _process.WaitForExitAsync(cancel.Token);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+    }
+
+    private static string SiloDll()
+    {
+        // The configuration this test assembly was built in (bin/<Configuration>/net10.0/).
+        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
+        var dll = Path.Combine(ChildProcesses.RepositoryRoot(), "Silo", "bin", configuration, "net10.0", "Switchboard.Silo.dll");
+        return File.Exists(dll) ? dll : throw new FileNotFoundException("Build the Silo project first.", dll);
+    }
+}
