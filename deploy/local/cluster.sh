@@ -1,0 +1,458 @@
+#!/usr/bin/env bash
+# A local durable Switchboard cluster on 127.0.0.1: Redis (membership, AOF on), MariaDB (grain state and
+# message log) and two silos, without systemd or Docker. Data, secrets, logs and pid files live under
+# deploy/local/.data/ (git-ignored). See deploy/local/README.md.
+#
+#   deploy/local/cluster.sh up             install what is missing (as root), start what is not running
+#   deploy/local/cluster.sh status         one line per process: NAME PID URL, or NAME - stopped
+#   deploy/local/cluster.sh down [--purge] stop everything `up` started; --purge also deletes .data/
+#
+# Adding a managed process (e.g. the gateway): `register` it in define_processes (name, URL, what its
+# command line contains, stop stage, grace period, readiness URL, ports), then start it in cmd_up with
+# start_process NAME CMD... and wait_ready NAME. `status` and `down` pick it up from the registry.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+PATH="$PATH:/usr/sbin:/sbin"
+
+DATA_DIR="${SB_DATA_DIR:-$here/.data}"
+REDIS_PORT="${SB_REDIS_PORT:-6379}"
+MARIADB_PORT="${SB_MARIADB_PORT:-3306}"
+HTTP_PORT_BASE="${SB_HTTP_PORT_BASE:-5001}"         # silo-1 5001, silo-2 5002
+SILO_PORT_BASE="${SB_SILO_PORT_BASE:-11111}"        # silo-1 11111, silo-2 11112
+GATEWAY_PORT_BASE="${SB_GATEWAY_PORT_BASE:-30000}"  # silo-1 30000, silo-2 30001
+READY_TIMEOUT="${SB_READY_TIMEOUT:-180}"            # seconds `up` waits for /health/ready
+SILO_COUNT=2
+
+LOG_DIR="$DATA_DIR/logs"
+PID_DIR="$DATA_DIR/pids"
+SECRET_DIR="$DATA_DIR/secrets"
+MARIADB_DIR="$DATA_DIR/mariadb"
+MARIADB_SOCKET="$MARIADB_DIR/mysqld.sock"
+SILO_DLL="$repo/Silo/bin/Release/net10.0/Switchboard.Silo.dll"
+DATABASE=switchboard
+DB_USER=switchboard
+
+say() { printf '[%3ds] %s\n' "$SECONDS" "$*"; }
+die() { printf 'cluster.sh: %s\n' "$*" >&2; exit 1; }
+rel() { printf '%s' "${1#"$repo"/}"; }
+
+# ---------------------------------------------------------------- registry of managed processes
+
+PROCS=()
+declare -A PROC_URL=() PROC_MATCH=() PROC_STAGE=() PROC_GRACE=() PROC_READY=() PROC_PORTS=()
+
+# register NAME URL MATCH STAGE GRACE READY_URL PORT...
+#   MATCH: a string the process's command line contains (guards against a reused pid);
+#   STAGE: `down` stops the highest stage first, a stage's processes together;
+#   GRACE: seconds between SIGTERM and SIGKILL; READY_URL: polled until 200 ("-" for none).
+register() {
+  local name=$1
+  PROCS+=("$name")
+  PROC_URL[$name]=$2
+  PROC_MATCH[$name]=$3
+  PROC_STAGE[$name]=$4
+  PROC_GRACE[$name]=$5
+  PROC_READY[$name]=$6
+  shift 6
+  PROC_PORTS[$name]="$*"
+}
+
+silo_http_port() { echo $((HTTP_PORT_BASE + $1 - 1)); }
+silo_port() { echo $((SILO_PORT_BASE + $1 - 1)); }
+silo_gateway_port() { echo $((GATEWAY_PORT_BASE + $1 - 1)); }
+
+define_processes() {
+  register redis "redis://127.0.0.1:$REDIS_PORT" redis-server 1 30 - "$REDIS_PORT"
+  register mariadb "mysql://127.0.0.1:$MARIADB_PORT" mariadbd 2 60 - "$MARIADB_PORT"
+  local i http
+  for ((i = 1; i <= SILO_COUNT; i++)); do
+    http=$(silo_http_port "$i")
+    register "silo-$i" "http://127.0.0.1:$http" Switchboard.Silo.dll 3 10 "http://127.0.0.1:$http/health/ready" \
+      "$http" "$(silo_port "$i")" "$(silo_gateway_port "$i")"
+  done
+  # Gateway hook (a later issue): stage 4 stops before the silos.
+  # register gateway "https://127.0.0.1:8443" Switchboard.Gateway.dll 4 10 "https://127.0.0.1:8443/health/ready" 8443
+}
+
+pid_file() { printf '%s/%s.pid' "$PID_DIR" "$1"; }
+
+# Prints the pid of NAME and succeeds when its pid file names a live process whose command line matches.
+pid_of() {
+  local name=$1 file pid cmdline
+  file=$(pid_file "$name")
+  [ -s "$file" ] || return 1
+  pid=$(<"$file")
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  [ -r "/proc/$pid/cmdline" ] || return 1
+  cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+  [[ $cmdline == *"${PROC_MATCH[$name]}"* ]] || return 1
+  printf '%s\n' "$pid"
+}
+
+is_running() { pid_of "$1" >/dev/null; }
+
+port_busy() {
+  if command -v ss >/dev/null; then
+    [ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]
+  else
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+  fi
+}
+
+# Fails with a clear message when a port NAME needs is taken by something this script did not start.
+ensure_ports_free() {
+  local name=$1 port who
+  for port in ${PROC_PORTS[$name]}; do
+    if port_busy "$port"; then
+      who=$(ss -Hltnp "sport = :$port" 2>/dev/null | grep -o 'users:.*' | head -n 1 || true)
+      die "port $port (for $name) is already in use${who:+ by $who}, not by a process this script started.
+Stop that process, or pick other ports (SB_REDIS_PORT, SB_MARIADB_PORT, SB_HTTP_PORT_BASE, SB_SILO_PORT_BASE,
+SB_GATEWAY_PORT_BASE; see deploy/local/README.md)."
+    fi
+  done
+}
+
+# start_process NAME CMD...: runs CMD detached (own session, no stdin), appending to logs/NAME.log.
+start_process() {
+  local name=$1 log
+  shift
+  log="$LOG_DIR/$name.log"
+  printf '\n=== %s starting %s\n' "$(date -u +%FT%TZ)" "$name" >>"$log"
+  setsid nohup "$@" >>"$log" 2>&1 </dev/null 9>&- &
+  echo "$!" >"$(pid_file "$name")"
+  say "started $name (pid $!), log $(rel "$log")"
+}
+
+fail_with_log() {
+  local name=$1
+  printf 'cluster.sh: %s is not running; last lines of %s:\n' "$name" "$(rel "$LOG_DIR/$name.log")" >&2
+  tail -n 25 "$LOG_DIR/$name.log" >&2 || true
+  exit 1
+}
+
+# wait_for NAME SECONDS CHECK...: polls CHECK every 0.2 s while NAME stays alive.
+wait_for() {
+  local name=$1 seconds=$2 deadline
+  shift 2
+  deadline=$((SECONDS + seconds))
+  until "$@"; do
+    is_running "$name" || fail_with_log "$name"
+    ((SECONDS < deadline)) || die "$name did not become ready in ${seconds}s; see $(rel "$LOG_DIR/$name.log")"
+    sleep 0.2
+  done
+}
+
+# wait_ready NAME...: polls each READY_URL until it answers 200, printing progress every 5 s.
+wait_ready() {
+  local deadline=$((SECONDS + READY_TIMEOUT)) next_report=$((SECONDS + 5)) pending=("$@") still name code waiting
+  say "waiting up to ${READY_TIMEOUT}s for $* to be ready (GET /health/ready = 200)"
+  while ((${#pending[@]} > 0)); do
+    still=()
+    waiting=""
+    for name in "${pending[@]}"; do
+      is_running "$name" || fail_with_log "$name"
+      code=$(curl -sk -o /dev/null -m 2 -w '%{http_code}' "${PROC_READY[$name]}" 2>/dev/null || true)
+      if [ "$code" = 200 ]; then
+        say "$name is ready"
+      else
+        still+=("$name")
+        waiting+=" $name (HTTP ${code:-000})"
+      fi
+    done
+    pending=("${still[@]+"${still[@]}"}")
+    ((${#pending[@]} > 0)) || break
+    if ((SECONDS >= deadline)); then
+      die "not ready after ${READY_TIMEOUT}s:$waiting; see $(rel "$LOG_DIR")/<name>.log"
+    fi
+    if ((SECONDS >= next_report)); then
+      say "  still waiting for$waiting"
+      next_report=$((SECONDS + 5))
+    fi
+    sleep 0.5
+  done
+}
+
+# stop_processes NAME...: SIGTERM to all, then SIGKILL to any still alive after its grace period.
+stop_processes() {
+  local name pid deadline
+  local -A pids=() deadlines=()
+  for name in "$@"; do
+    if pid=$(pid_of "$name"); then
+      say "stopping $name (pid $pid, SIGTERM, up to ${PROC_GRACE[$name]}s)"
+      kill -TERM "$pid" 2>/dev/null || true
+      pids[$name]=$pid
+      deadlines[$name]=$((SECONDS + ${PROC_GRACE[$name]}))
+    fi
+  done
+  while ((${#pids[@]} > 0)); do
+    for name in "${!pids[@]}"; do
+      if ! is_running "$name"; then
+        say "$name stopped"
+        unset "pids[$name]"
+      elif ((SECONDS >= ${deadlines[$name]})); then
+        say "$name did not stop in ${PROC_GRACE[$name]}s: SIGKILL"
+        kill -KILL "${pids[$name]}" 2>/dev/null || true
+        deadlines[$name]=$((SECONDS + 5))
+      fi
+    done
+    ((${#pids[@]} == 0)) || sleep 0.2
+  done
+  for name in "$@"; do
+    rm -f "$(pid_file "$name")"
+  done
+}
+
+# ---------------------------------------------------------------- helpers for up
+
+lock() {
+  mkdir -p "$DATA_DIR"
+  exec 9>"$DATA_DIR/.lock"
+  flock -n 9 || die "another cluster.sh up/down is running on $(rel "$DATA_DIR")"
+}
+
+# secret NAME: prints .data/secrets/NAME, made once from 32 random bytes (hex).
+secret() {
+  local file="$SECRET_DIR/$1"
+  if [ ! -s "$file" ]; then
+    (umask 077 && mkdir -p "$SECRET_DIR" && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$file")
+    say "generated $(rel "$file")" >&2
+  fi
+  cat "$file"
+}
+
+ensure_packages() {
+  local missing=()
+  command -v redis-server >/dev/null && command -v redis-cli >/dev/null || missing+=(redis-server)
+  command -v mariadbd >/dev/null && command -v mariadb-install-db >/dev/null || missing+=(mariadb-server)
+  command -v mariadb >/dev/null && command -v mariadb-admin >/dev/null || missing+=(mariadb-client)
+  command -v curl >/dev/null || missing+=(curl)
+  command -v flock >/dev/null && command -v setsid >/dev/null || missing+=(util-linux)
+  if ((${#missing[@]} > 0)); then
+    [ "$(id -u)" = 0 ] || die "missing ${missing[*]}: run as root, or install them: sudo apt-get install ${missing[*]}"
+    command -v apt-get >/dev/null || die "missing ${missing[*]} and no apt-get to install them"
+    say "installing ${missing[*]} with apt-get (about 20 s)"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  command -v dotnet >/dev/null || die "the .NET 10 SDK (dotnet) is required to build and run the silos"
+}
+
+start_redis() {
+  local pid
+  if pid=$(pid_of redis); then
+    say "redis already running (pid $pid)"
+    return
+  fi
+  ensure_ports_free redis
+  mkdir -p "$DATA_DIR/redis"
+  # AOF: a Redis restart keeps the membership table (without it the membership provider breaks).
+  start_process redis redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$DATA_DIR/redis" \
+    --appendonly yes --appendfsync everysec --save '' --daemonize no
+  wait_for redis 30 redis_ready
+  say "redis is ready on 127.0.0.1:$REDIS_PORT (AOF in $(rel "$DATA_DIR/redis"))"
+}
+
+redis_ready() { [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]; }
+
+mariadb_user_option() {
+  # mariadbd refuses to run as root without --user=root; as another user the option is not needed.
+  if [ "$(id -u)" = 0 ]; then echo --user=root; else echo "--user=$(id -un)"; fi
+}
+
+start_mariadb() {
+  local pid user_option
+  if pid=$(pid_of mariadb); then
+    say "mariadb already running (pid $pid)"
+    return
+  fi
+  ensure_ports_free mariadb
+  ((${#MARIADB_SOCKET} < 100)) || die "socket path too long for a Unix socket: $MARIADB_SOCKET (set SB_DATA_DIR to a shorter path)"
+  user_option=$(mariadb_user_option)
+  # Owner only: root has no password and is reachable through the socket in this folder alone.
+  mkdir -p "$MARIADB_DIR"
+  chmod 700 "$MARIADB_DIR"
+  if [ ! -d "$MARIADB_DIR/data" ]; then
+    say "initialising the MariaDB data directory (first run): mariadb-install-db"
+    rm -rf "$MARIADB_DIR/data.init"
+    mariadb-install-db --no-defaults --datadir="$MARIADB_DIR/data.init" "$user_option" \
+      --auth-root-authentication-method=normal --skip-test-db >"$LOG_DIR/mariadb-install.log" 2>&1 ||
+      die "mariadb-install-db failed; see $(rel "$LOG_DIR/mariadb-install.log")"
+    mv "$MARIADB_DIR/data.init" "$MARIADB_DIR/data"
+  fi
+  # innodb_flush_log_at_trx_commit stays at its default (1): a commit survives a crash. --skip-name-resolve:
+  # a TCP client from 127.0.0.1 must not pass for root@localhost (socket only).
+  start_process mariadb mariadbd --no-defaults --datadir="$MARIADB_DIR/data" --socket="$MARIADB_SOCKET" \
+    --pid-file="$MARIADB_DIR/mysqld.pid" --port="$MARIADB_PORT" --bind-address=127.0.0.1 "$user_option" \
+    --skip-log-bin --skip-name-resolve
+  wait_for mariadb 60 mariadb_ready
+  say "mariadb is ready on 127.0.0.1:$MARIADB_PORT (data in $(rel "$MARIADB_DIR/data"))"
+}
+
+mariadb_ready() { mariadb-admin --no-defaults --socket="$MARIADB_SOCKET" -uroot ping >/dev/null 2>&1; }
+
+root_sql() { mariadb --no-defaults --socket="$MARIADB_SOCKET" -uroot "$@"; }
+
+setup_database() {
+  local password=$1 host
+  # mariadb-install-db also makes password-less root accounts for TCP (127.0.0.1, ::1, the host name).
+  for host in $(root_sql -N -e "SELECT Host FROM mysql.global_priv WHERE User = 'root' AND Host <> 'localhost'"); do
+    say "dropping the password-less TCP account root@$host (root is reachable through the socket only)"
+    root_sql -e "DROP USER 'root'@'$host'"
+  done
+  say "ensuring database $DATABASE and user $DB_USER@127.0.0.1"
+  # Through stdin, so the password is not on a command line.
+  root_sql <<SQL
+CREATE DATABASE IF NOT EXISTS \`$DATABASE\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+CREATE USER IF NOT EXISTS '$DB_USER'@'127.0.0.1' IDENTIFIED BY '$password';
+ALTER USER '$DB_USER'@'127.0.0.1' IDENTIFIED BY '$password';
+GRANT ALL PRIVILEGES ON \`$DATABASE\`.* TO '$DB_USER'@'127.0.0.1';
+SQL
+  say "applying the schema with deploy/sql/apply.sh (idempotent)"
+  MYSQL_PWD="$password" bash "$repo/deploy/sql/apply.sh" "$DATABASE" --protocol=TCP --host=127.0.0.1 \
+    --port="$MARIADB_PORT" --user="$DB_USER" | sed 's/^/        /'
+}
+
+any_silo_running() {
+  local i
+  for ((i = 1; i <= SILO_COUNT; i++)); do
+    if is_running "silo-$i"; then return 0; fi
+  done
+  return 1
+}
+
+build_silo() {
+  if any_silo_running; then
+    # Rebuilding would overwrite the assemblies a running silo has loaded.
+    [ -f "$SILO_DLL" ] || die "a silo is running but $(rel "$SILO_DLL") is missing"
+    say "a silo is running: starting any missing one from the existing build (run down, then up, to rebuild)"
+    return
+  fi
+  say "building the Silo (dotnet build Silo -c Release)"
+  (cd "$repo" && dotnet build Silo -c Release -nologo -v quiet --disable-build-servers 9>&-) ||
+    die "the build failed"
+  [ -f "$SILO_DLL" ] || die "the build did not produce $(rel "$SILO_DLL")"
+}
+
+# A fresh Orleans ClusterId whenever no silo runs (ServiceId stays `switchboard`, so grain state is kept);
+# a silo started beside a running one joins the running one's cluster. The membership table of the previous
+# cluster id is deleted from this private Redis: nothing expires it (its hash has no TTL).
+cluster_id() {
+  local file="$DATA_DIR/cluster-id" old="" key
+  if ! any_silo_running || [ ! -s "$file" ]; then
+    [ ! -s "$file" ] || old=$(<"$file")
+    if [ -n "$old" ]; then
+      for key in $(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" --scan --pattern "*/members/$old"); do
+        say "deleting the old cluster's membership table $key from Redis" >&2
+        redis-cli -h 127.0.0.1 -p "$REDIS_PORT" del "$key" >/dev/null
+      done
+    fi
+    printf 'local-%s' "$(date -u +%Y%m%d-%H%M%S)" >"$file"
+    say "new cluster id $(<"$file")" >&2
+  fi
+  cat "$file"
+}
+
+start_silos() {
+  local password=$1 signing_key=$2 cluster=$3 i name all=()
+  export ConnectionStrings__Redis="127.0.0.1:$REDIS_PORT"
+  export ConnectionStrings__MySql="Server=127.0.0.1;Port=$MARIADB_PORT;Database=$DATABASE;User ID=$DB_USER;Password=$password"
+  export Switchboard__Auth__SigningKey="$signing_key"
+  export Switchboard__Auth__DevTokens=true
+  export Switchboard__Silo__ClusterId="$cluster"
+  export Switchboard__Silo__ServiceId=switchboard
+  for ((i = 1; i <= SILO_COUNT; i++)); do
+    name="silo-$i"
+    if is_running "$name"; then
+      say "$name already running (pid $(pid_of "$name"))"
+      continue
+    fi
+    ensure_ports_free "$name"
+    start_process "$name" dotnet "$SILO_DLL" --urls "http://127.0.0.1:$(silo_http_port "$i")" \
+      "--Switchboard:Silo:Name=$name" "--Switchboard:Silo:SiloPort=$(silo_port "$i")" \
+      "--Switchboard:Silo:GatewayPort=$(silo_gateway_port "$i")"
+  done
+  for ((i = 1; i <= SILO_COUNT; i++)); do all+=("silo-$i"); done
+  wait_ready "${all[@]}"
+}
+
+# ---------------------------------------------------------------- commands
+
+cmd_up() {
+  local password signing_key cluster name
+  ensure_packages
+  lock
+  mkdir -p "$LOG_DIR" "$PID_DIR"
+  say "cluster data in $(rel "$DATA_DIR")"
+  # Every port of every process that is not running must be free, before anything starts.
+  for name in "${PROCS[@]}"; do
+    is_running "$name" || ensure_ports_free "$name"
+  done
+  start_redis
+  start_mariadb
+  password=$(secret mariadb-password)
+  signing_key=$(secret signing-key)
+  setup_database "$password"
+  build_silo
+  cluster=$(cluster_id)
+  start_silos "$password" "$signing_key" "$cluster"
+  # Gateway hook: build it, then start_process gateway dotnet .../Switchboard.Gateway.dll ...; wait_ready gateway
+  say "up in ${SECONDS}s"
+  cmd_status
+}
+
+cmd_status() {
+  local name pid rc=0
+  for name in "${PROCS[@]}"; do
+    if pid=$(pid_of "$name"); then
+      echo "$name $pid ${PROC_URL[$name]}"
+    else
+      echo "$name - stopped"
+      rc=1
+    fi
+  done
+  return "$rc"
+}
+
+cmd_down() {
+  local purge=false stage name names
+  case "${1:-}" in
+    "") ;;
+    --purge) purge=true ;;
+    *) die "usage: cluster.sh down [--purge]" ;;
+  esac
+  if [ ! -d "$DATA_DIR" ]; then
+    say "nothing to stop: $(rel "$DATA_DIR") does not exist"
+    return
+  fi
+  lock
+  for stage in 9 8 7 6 5 4 3 2 1; do
+    names=()
+    for name in "${PROCS[@]}"; do
+      if [ "${PROC_STAGE[$name]}" = "$stage" ]; then names+=("$name"); fi
+    done
+    ((${#names[@]} == 0)) || stop_processes "${names[@]}"
+  done
+  if $purge; then
+    case "$DATA_DIR" in
+      "" | / | "$repo" | "$HOME") die "refusing to delete $DATA_DIR" ;;
+    esac
+    say "deleting $(rel "$DATA_DIR") (--purge)"
+    rm -rf "$DATA_DIR"
+  else
+    say "stopped; data kept in $(rel "$DATA_DIR") (down --purge deletes it)"
+  fi
+}
+
+main() {
+  define_processes
+  case "${1:-}" in
+    up) shift; [ $# -eq 0 ] || die "usage: cluster.sh up"; cmd_up ;;
+    down) shift; cmd_down "$@" ;;
+    status) shift; [ $# -eq 0 ] || die "usage: cluster.sh status"; cmd_status ;;
+    *) die "usage: cluster.sh up | down [--purge] | status" ;;
+  esac
+}
+
+main "$@"
