@@ -17,6 +17,34 @@ fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
+# The durable-cluster tests start their own redis-server and mariadbd (free ports, temp dirs): install them.
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v mariadbd >/dev/null 2>&1 || missing+=(mariadb-server)
+command -v mariadb >/dev/null 2>&1 || missing+=(mariadb-client)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "[test] missing ${missing[*]}: run as root (apt-get) or install them first" >&2
+    echo "0 passed, 1 failed"
+    exit 2
+  fi
+  say "installing ${missing[*]} with apt-get"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server mariadb-server mariadb-client >/dev/null
+fi
+
+# Child processes the tests start (silos, redis-server, mariadbd) leave pid files here; none may outlive the run.
+pids_dir="${TMPDIR:-/tmp}/switchboard-tests/pids"
+sweep() {
+  for file in "$pids_dir"/*.pid; do
+    [ -e "$file" ] || continue
+    kill -9 "$(cat "$file")" 2>/dev/null || true
+    rm -f "$file"
+  done
+}
+sweep
+trap sweep EXIT
+
 say "building (Release)"
 if ! dotnet build Orleans.sln -c Release -nologo -v quiet; then
   echo "0 passed, 1 failed"
