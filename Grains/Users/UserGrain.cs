@@ -31,6 +31,10 @@ internal sealed partial class UserGrain(
 {
     private readonly Dictionary<SiloAddress, SiloConnections> _silos = [];
     private readonly Dictionary<string, Task<SendReceipt>> _inFlight = new(StringComparer.Ordinal);
+
+    // Ids whose last attempt failed without a definite answer (a timeout, a stalled database): the message may
+    // have been stored after all, so a retry asks the log before sending again.
+    private readonly HashSet<string> _uncertain = new(StringComparer.Ordinal);
     private SendDedupe? _dedupe;
     private Task? _dedupeLoad;
 
@@ -100,7 +104,14 @@ internal sealed partial class UserGrain(
         _inFlight[command.RequestId] = send;
         try
         {
-            return await send;
+            var receipt = await send;
+            _uncertain.Remove(command.RequestId);
+            return receipt;
+        }
+        catch (Exception exception) when (exception is not SwitchboardException { Code: not ErrorCode.Unavailable })
+        {
+            _uncertain.Add(command.RequestId);
+            throw;
         }
         finally
         {
@@ -178,7 +189,7 @@ internal sealed partial class UserGrain(
 
     private async Task<SendReceipt> SendOnceAsync(SendCommand command, SendDedupe dedupe)
     {
-        if (!dedupe.IsComplete)
+        if (!dedupe.IsComplete || _uncertain.Contains(command.RequestId))
         {
             var stored = await LogCall(() => log.FindRequestAsync(Id, command.RequestId));
             if (stored is not null)

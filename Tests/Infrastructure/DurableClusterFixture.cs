@@ -47,6 +47,9 @@ public sealed class DurableCluster(DurableClusterFixture fixture, string baseClu
 
     public string Database => database;
 
+    /// <summary>The MySqlConnector connection string of this cluster's database.</summary>
+    public string ConnectionString => mysql;
+
     public IReadOnlyList<SiloProcess> Silos => _silos;
 
     public async Task<SiloProcess> StartSiloAsync(string name)

@@ -24,6 +24,8 @@ public sealed class MariaDbServer : IAsyncDisposable
 
     public string Socket => Path.Combine(Directory, "mysqld.sock");
 
+    public int ProcessId => _process.Id;
+
     public static async Task<MariaDbServer> StartAsync()
     {
         var directory = System.IO.Directory.CreateTempSubdirectory("sb-mariadb-").FullName;
