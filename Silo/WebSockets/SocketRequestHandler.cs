@@ -135,7 +135,11 @@ public sealed class SocketRequestHandler(
             var page = await reader.ReadAsync(conversation, after, cap, CancellationToken.None);
             foreach (var message in page.Messages)
             {
-                session.TrySend(MessageFrame.Serialize(message));
+                if (!await session.SendReplayAsync(MessageFrame.Serialize(message)))
+                {
+                    // Closing: nobody is left to ack.
+                    return;
+                }
             }
 
             recovered &= page.Complete;
