@@ -139,8 +139,9 @@ public sealed class SocketRequestHandler(
             var page = await reader.ReadAsync(conversation, after, cap, CancellationToken.None);
             foreach (var message in page.Messages)
             {
-                if (!await session.SendReplyAsync(MessageFrame.Serialize(message)))
+                if (!await session.SendReplayAsync(MessageFrame.Serialize(message)))
                 {
+                    // Closing: nobody is left to ack.
                     return;
                 }
             }

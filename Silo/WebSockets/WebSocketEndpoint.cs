@@ -1,5 +1,4 @@
 using System.Net.WebSockets;
-using System.Security.Claims;
 using Microsoft.Extensions.Options;
 using Switchboard.Identity;
 using Switchboard.Messaging;
@@ -80,7 +79,7 @@ public static class WebSocketEndpoint
 
             ConnectionLog.Opened(logger, session.Id.Value, caller.User.Value, caller.Role);
             using var drainRegistration = drain.Register(session);
-            using var expiry = ScheduleExpiry(context.User, session, time);
+            using var expiry = TokenExpiry.Start(context.User, session, time);
             var limiter = new RateLimiter(options.RateLimitPerSecond, options.RateLimitBurst, time);
             await session.RunAsync(socket, (s, frame) => handler.HandleAsync(s, frame, limiter), context.RequestAborted);
         }
@@ -99,26 +98,5 @@ public static class WebSocketEndpoint
 
         var origin = context.Request.Headers.Origin.ToString();
         return origin.Length == 0 || options.AllowedOrigins.Contains(origin, StringComparer.OrdinalIgnoreCase);
-    }
-
-    /// <summary>Closes the socket with 4001 when its token expires.</summary>
-    private static ITimer? ScheduleExpiry(ClaimsPrincipal user, WebSocketSession session, TimeProvider time)
-    {
-        if (!TokenClaims.TryGetExpiry(user, out var expires))
-        {
-            return null;
-        }
-
-        var due = expires - time.GetUtcNow();
-        if (due < TimeSpan.Zero)
-        {
-            due = TimeSpan.Zero;
-        }
-
-        return time.CreateTimer(
-            static state => ((WebSocketSession)state!).Close((WebSocketCloseStatus)CloseCodes.TokenExpired, "token expired"),
-            session,
-            due,
-            Timeout.InfiniteTimeSpan);
     }
 }

@@ -15,7 +15,8 @@ namespace Switchboard.Silo.WebSockets;
 /// </summary>
 public sealed class WebSocketSession : IClientConnection
 {
-    private readonly Channel<ReadOnlyMemory<byte>> _outbound;
+    private readonly Channel<OutboundFrame> _outbound;
+    private readonly SemaphoreSlim _replaySlots;
     private readonly SocketOptions _options;
     private readonly SwitchboardMetrics _metrics;
     private readonly ILogger _logger;
@@ -33,11 +34,12 @@ public sealed class WebSocketSession : IClientConnection
         _options = options;
         _metrics = metrics;
         _logger = logger;
-        _outbound = Channel.CreateBounded<ReadOnlyMemory<byte>>(new BoundedChannelOptions(options.OutboundQueueCapacity)
+        _outbound = Channel.CreateBounded<OutboundFrame>(new BoundedChannelOptions(options.OutboundQueueCapacity)
         {
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait,
         });
+        _replaySlots = new SemaphoreSlim(Math.Max(1, options.OutboundQueueCapacity / 2));
     }
 
     public ConnectionId Id { get; }
@@ -49,7 +51,39 @@ public sealed class WebSocketSession : IClientConnection
     /// <summary>True once a close has been started, by either side.</summary>
     public bool IsClosing => Volatile.Read(ref _closing) != 0;
 
-    public bool TrySend(ReadOnlyMemory<byte> frame)
+    public bool TrySend(ReadOnlyMemory<byte> frame) => TryQueue(new OutboundFrame(frame, Replay: false));
+
+    /// <summary>
+    /// Queues a frame of a <c>resume</c> replay, waiting while replayed frames take half the queue: a replay
+    /// goes at the pace the client reads, leaves room for live frames, and never makes a client that reads
+    /// look too slow. False when the socket is closing.
+    /// </summary>
+    public async ValueTask<bool> SendReplayAsync(ReadOnlyMemory<byte> frame)
+    {
+        if (IsClosing)
+        {
+            return false;
+        }
+
+        try
+        {
+            await _replaySlots.WaitAsync(_aborted.Token);
+        }
+        catch (Exception exception) when (exception is OperationCanceledException or ObjectDisposedException)
+        {
+            return false;
+        }
+
+        if (TryQueue(new OutboundFrame(frame, Replay: true)))
+        {
+            return true;
+        }
+
+        _replaySlots.Release();
+        return false;
+    }
+
+    private bool TryQueue(OutboundFrame frame)
     {
         if (_outbound.Writer.TryWrite(frame))
         {
@@ -74,7 +108,7 @@ public sealed class WebSocketSession : IClientConnection
     {
         try
         {
-            await _outbound.Writer.WriteAsync(frame, _aborted.Token);
+            await _outbound.Writer.WriteAsync(new OutboundFrame(frame, Replay: false), _aborted.Token);
             return true;
         }
         catch (Exception exception) when (exception is ChannelClosedException or OperationCanceledException or ObjectDisposedException)
@@ -231,8 +265,12 @@ public sealed class WebSocketSession : IClientConnection
                     break;
                 }
 
-                await socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
+                await socket.SendAsync(frame.Bytes, WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
                 _metrics.FrameSent();
+                if (frame.Replay)
+                {
+                    _replaySlots.Release();
+                }
             }
 
             if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
@@ -247,6 +285,9 @@ public sealed class WebSocketSession : IClientConnection
         }
     }
 }
+
+/// <summary>A frame waiting to be sent; replayed frames are counted apart so a resume cannot fill the queue.</summary>
+internal readonly record struct OutboundFrame(ReadOnlyMemory<byte> Bytes, bool Replay);
 
 /// <summary>The application close codes of PROTOCOL.md.</summary>
 public static class CloseCodes

@@ -59,11 +59,16 @@ public sealed class SocketClient : IAsyncDisposable
     }
 
     /// <summary>Tries to connect and returns the HTTP status of a refused upgrade (or 101).</summary>
-    public static async Task<int> TryConnectStatusAsync(Uri baseAddress, string? token, string? origin = null)
+    public static async Task<int> TryConnectStatusAsync(Uri baseAddress, string? token, string? origin = null, bool useQuery = false)
     {
         using var socket = new ClientWebSocket();
         socket.Options.CollectHttpResponseDetails = true;
-        if (token is not null)
+        var uri = new UriBuilder(baseAddress) { Scheme = "ws", Path = "/ws" };
+        if (token is not null && useQuery)
+        {
+            uri.Query = "access_token=" + Uri.EscapeDataString(token);
+        }
+        else if (token is not null)
         {
             socket.Options.SetRequestHeader("Authorization", "Bearer " + token);
         }
@@ -73,7 +78,6 @@ public sealed class SocketClient : IAsyncDisposable
             socket.Options.SetRequestHeader("Origin", origin);
         }
 
-        var uri = new UriBuilder(baseAddress) { Scheme = "ws", Path = "/ws" };
         try
         {
             await socket.ConnectAsync(uri.Uri, CancellationToken.None);
@@ -96,6 +100,24 @@ public sealed class SocketClient : IAsyncDisposable
         try
         {
             await _socket.SendAsync(bytes, type, endOfMessage: true, CancellationToken.None);
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
+    /// <summary>Sends one text message as several WebSocket frames of at most <paramref name="fragment"/> bytes.</summary>
+    public async Task SendFragmentsAsync(byte[] bytes, int fragment)
+    {
+        await _sendLock.WaitAsync();
+        try
+        {
+            for (var offset = 0; offset < bytes.Length; offset += fragment)
+            {
+                var count = Math.Min(fragment, bytes.Length - offset);
+                await _socket.SendAsync(bytes.AsMemory(offset, count), WebSocketMessageType.Text, endOfMessage: offset + count == bytes.Length, CancellationToken.None);
+            }
         }
         finally
         {
@@ -128,6 +150,16 @@ public sealed class SocketClient : IAsyncDisposable
         return found;
     }
 
+    /// <summary>
+    /// A ping answered by its pong: proves the socket is open and, since one socket's frames are handled
+    /// in order, that everything sent before it was handled.
+    /// </summary>
+    public async Task PingAsync()
+    {
+        var reply = await RequestAsync(new { type = "ping", id = "ping-" + Guid.NewGuid().ToString("N") });
+        Assert.Equal("pong", reply.Type());
+    }
+
     public Task<JsonElement> SendMessageAsync(string to, object body, string? id = null) =>
         RequestAsync(new { type = "send", id = id ?? Guid.NewGuid().ToString(), to, body });
 
@@ -136,6 +168,8 @@ public sealed class SocketClient : IAsyncDisposable
         JsonElement found = default;
         await Wait.UntilAsync(() =>
         {
+            // Read before looking: once the socket is closed, no frame can come any more.
+            var closed = _receiving.IsCompleted;
             foreach (var frame in _frames)
             {
                 if (predicate(frame))
@@ -145,7 +179,9 @@ public sealed class SocketClient : IAsyncDisposable
                 }
             }
 
-            return false;
+            return closed
+                ? throw new InvalidOperationException($"The socket closed ({(int?)_socket.CloseStatus} {_socket.CloseStatusDescription}) before {what}.")
+                : false;
         }, what, timeout);
         return found;
     }

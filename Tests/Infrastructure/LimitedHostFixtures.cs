@@ -1,0 +1,37 @@
+namespace Switchboard.Tests.Infrastructure;
+
+/// <summary>
+/// A host with small socket limits: 2 connections per user, one allowed Origin, resume capped at 5, an
+/// outbound queue of 16 frames, and dev tokens off (tests mint their tokens).
+/// </summary>
+public sealed class RestrictedHostFixture() : HostFixture(new Dictionary<string, string?>
+{
+    ["Switchboard:Auth:DevTokens"] = "false",
+    ["Switchboard:WebSockets:MaxConnectionsPerUser"] = "2",
+    ["Switchboard:WebSockets:AllowedOrigins:0"] = AllowedOrigin,
+    ["Switchboard:WebSockets:ResumeCap"] = "5",
+    ["Switchboard:WebSockets:OutboundQueueCapacity"] = "16",
+})
+{
+    public const string AllowedOrigin = "https://ok.example";
+}
+
+[CollectionDefinition(Name)]
+public sealed class RestrictedHostCollection : ICollectionFixture<RestrictedHostFixture>
+{
+    public const string Name = "restricted host";
+}
+
+/// <summary>A host whose sockets may send 1 frame per second, in bursts of 2, and are closed after 3 refusals in a row.</summary>
+public sealed class RateLimitedHostFixture() : HostFixture(new Dictionary<string, string?>
+{
+    ["Switchboard:WebSockets:RateLimitPerSecond"] = "1",
+    ["Switchboard:WebSockets:RateLimitBurst"] = "2",
+    ["Switchboard:WebSockets:RateLimitStrikes"] = "3",
+});
+
+[CollectionDefinition(Name)]
+public sealed class RateLimitedHostCollection : ICollectionFixture<RateLimitedHostFixture>
+{
+    public const string Name = "rate-limited host";
+}
