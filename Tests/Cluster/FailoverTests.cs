@@ -40,7 +40,8 @@ public sealed class FailoverTests(DurableClusterFixture fixture, ITestOutputHelp
                 while (true)
                 {
                     // A real client: on 'unavailable' it retries the same id until the cluster takes it.
-                    var reply = await sender.SendMessageAsync($"user:{bob}", new { n }, id);
+                    // Up to the silo's response timeout (10 s) when the call hits a grain on the dead silo.
+                    var reply = await sender.RequestAsync(new { type = "send", id, to = $"user:{bob}", body = new { n } }, TimeSpan.FromSeconds(30));
                     if (reply.Type() == "ack")
                     {
                         lock (acked)
@@ -63,7 +64,7 @@ public sealed class FailoverTests(DurableClusterFixture fixture, ITestOutputHelp
             }
         });
 
-        await Wait.UntilAsync(() => { lock (acked) { return acked.Count >= 20; } }, "20 messages are acked before the kill");
+        await Wait.UntilAsync(() => { lock (acked) { return acked.Count >= 20; } }, "20 messages are acked before the kill", TimeSpan.FromSeconds(60));
         var heldBeforeKill = bobOnVictim.Messages(conversation).Select(m => m.GetProperty("seq").GetInt64()).DefaultIfEmpty(0).Max();
         killedAt = Stopwatch.GetTimestamp();
         output.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} kill -9 {victim.Name} (pid {victim.ProcessId}); survivor log: {survivor.LogFile}");
@@ -74,9 +75,9 @@ public sealed class FailoverTests(DurableClusterFixture fixture, ITestOutputHelp
         {
             var (status, presence) = await api.GetAsync($"/api/users/{bob}/presence", bobToken);
             return status == 200 && !presence.GetProperty("online").GetBoolean();
-        }, "bob's presence drops the dead silo's connection", TimeSpan.FromSeconds(30));
+        }, "bob's presence drops the dead silo's connection", TimeSpan.FromSeconds(60));
         var presenceRight = Stopwatch.GetElapsedTime(killedAt);
-        await Wait.UntilAsync(() => firstAckAfterKill != 0, "a send issued after the kill is acked", TimeSpan.FromSeconds(30));
+        await Wait.UntilAsync(() => firstAckAfterKill != 0, "a send issued after the kill is acked", TimeSpan.FromSeconds(60));
         var sendsOk = Stopwatch.GetElapsedTime(killedAt, firstAckAfterKill);
 
         // Bob reconnects to the survivor and resumes from what he held.
@@ -84,7 +85,7 @@ public sealed class FailoverTests(DurableClusterFixture fixture, ITestOutputHelp
         var resumed = await bobOnSurvivor.RequestAsync(new { type = "resume", id = "r1", since = new Dictionary<string, long> { [conversation] = heldBeforeKill } });
         Assert.Equal("ack", resumed.Type());
         var ackedAtReconnect = acked.Count;
-        await Wait.UntilAsync(() => { lock (acked) { return acked.Count >= ackedAtReconnect + 20; } }, "20 more messages are acked after the reconnect");
+        await Wait.UntilAsync(() => { lock (acked) { return acked.Count >= ackedAtReconnect + 20; } }, "20 more messages are acked after the reconnect", TimeSpan.FromSeconds(60));
         stop.Cancel();
         await sending;
 
