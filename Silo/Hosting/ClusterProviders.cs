@@ -77,5 +77,6 @@ public static class ClusterProviders
         services.AddSingleton<MariaDbMessageLog>();
         services.AddSingleton<IMessageLog>(sp => sp.GetRequiredService<MariaDbMessageLog>());
         services.AddHostedService<MessageLogRetention>();
+        services.AddHealthChecks().AddCheck<MessageLogHealthCheck>("mariadb", Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Degraded, tags: [Endpoints.HealthEndpoints.ReadyTag]);
     }
 }
