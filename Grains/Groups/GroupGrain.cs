@@ -234,6 +234,17 @@ internal sealed partial class GroupGrain(
         catch (Exception exception) when (exception is not SwitchboardException)
         {
             GroupLog.StateWriteFailed(logger, Id.Value, exception);
+
+            // The change lives only in memory now: put back what storage holds, or start afresh next call.
+            try
+            {
+                await state.ReadStateAsync();
+            }
+            catch (Exception)
+            {
+                DeactivateOnIdle();
+            }
+
             throw SwitchboardException.Unavailable("Group storage is unavailable; retry.", new Exception(exception.Message));
         }
     }

@@ -35,6 +35,9 @@ internal sealed partial class UserGrain(
     // Ids whose last attempt failed without a definite answer (a timeout, a stalled database): the message may
     // have been stored after all, so a retry asks the log before sending again.
     private readonly HashSet<string> _uncertain = new(StringComparer.Ordinal);
+
+    // The grain is reentrant: state writes must not overlap, or the second would carry a stale version.
+    private readonly SemaphoreSlim _stateWrite = new(1, 1);
     private SendDedupe? _dedupe;
     private Task? _dedupeLoad;
 
@@ -158,14 +161,21 @@ internal sealed partial class UserGrain(
         var changed = isMember ? state.State.Groups.Add(group.Value) : state.State.Groups.Remove(group.Value);
         if (changed)
         {
+            await _stateWrite.WaitAsync();
             try
             {
                 await state.WriteStateAsync();
             }
             catch (Exception exception) when (exception is not SwitchboardException)
             {
+                // Undo the change in memory so that the retry writes it again.
+                _ = isMember ? state.State.Groups.Remove(group.Value) : state.State.Groups.Add(group.Value);
                 UserLog.StateWriteFailed(logger, Id.Value, exception);
                 throw SwitchboardException.Unavailable("User storage is unavailable; retry.", new Exception(exception.Message));
+            }
+            finally
+            {
+                _stateWrite.Release();
             }
         }
 
