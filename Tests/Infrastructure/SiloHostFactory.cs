@@ -14,7 +14,8 @@ namespace Switchboard.Tests.Infrastructure;
 /// </summary>
 public sealed class SiloHostFactory : WebApplicationFactory<SiloProgram>
 {
-    public const string SigningKey = "switchboard-tests-signing-key-0123456789abcdef";
+    /// <summary>The key tests sign tokens with; a conformance run against a cluster passes that cluster's key (see <see cref="TestTargets"/>).</summary>
+    public static string SigningKey => TestTargets.SigningKey ?? "switchboard-tests-signing-key-0123456789abcdef";
 
     private readonly Dictionary<string, string?> _settings;
 

@@ -1,25 +1,38 @@
 namespace Switchboard.Tests.Infrastructure;
 
-/// <summary>One real silo host shared by the socket and REST tests; every test uses fresh user and group ids.</summary>
+/// <summary>
+/// One real silo host shared by the socket and REST tests; every test uses fresh user and group ids. In a
+/// conformance run (<see cref="TestTargets"/>) the same tests run against a running cluster instead, and
+/// each new connection goes to the next silo in turn, so they land on all of them.
+/// </summary>
 public sealed class SiloHostFixture : IAsyncLifetime
 {
-    public SiloHostFactory Factory { get; } = new();
+    private readonly IReadOnlyList<Uri> _targets = TestTargets.Urls;
+    private int _next = -1;
+    private Uri _local = null!;
 
-    public Uri BaseAddress { get; private set; } = null!;
+    /// <summary>The in-process host; null in a conformance run.</summary>
+    public SiloHostFactory? Factory { get; } = TestTargets.IsExternal ? null : new();
+
+    /// <summary>Where the next socket goes: the in-process host, or the next silo of the cluster under test.</summary>
+    public Uri BaseAddress => Factory is null ? _targets[(int)((uint)Interlocked.Increment(ref _next) % _targets.Count)] : _local;
 
     public ApiClient Api { get; private set; } = null!;
 
     public Task InitializeAsync()
     {
-        BaseAddress = Factory.BaseAddress;
-        Api = new ApiClient(BaseAddress);
+        _local = Factory?.BaseAddress ?? _targets[0];
+        Api = new ApiClient(Factory is null ? _targets[0] : _local);
         return Task.CompletedTask;
     }
 
     public async Task DisposeAsync()
     {
         Api.Dispose();
-        await Factory.DisposeAsync();
+        if (Factory is not null)
+        {
+            await Factory.DisposeAsync();
+        }
     }
 
     /// <summary>A fresh id with a readable prefix.</summary>

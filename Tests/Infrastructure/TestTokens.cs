@@ -16,11 +16,12 @@ public static class TestTokens
         string user,
         string role = "student",
         DateTime? expires = null,
-        string signingKey = SiloHostFactory.SigningKey,
+        string? signingKey = null,
         string issuer = Issuer,
         string audience = Audience,
         bool withExpiry = true)
     {
+        signingKey ??= SiloHostFactory.SigningKey;
         var expiry = expires ?? DateTime.UtcNow.AddHours(1);
         var issued = (expiry < DateTime.UtcNow ? expiry : DateTime.UtcNow).AddHours(-1);
         var descriptor = new SecurityTokenDescriptor
