@@ -2,17 +2,20 @@ using Switchboard.Bench;
 
 // Switchboard's benchmark. Workloads:
 //   cluster-path [pairs] [messages-per-pair] [concurrency]   the grain path across two in-process silos
+//   log-append CONNECTION_STRING [conversations] [messages] [writers] [max-batch]   MariaDB group commit
 var workload = args.Length > 0 ? args[0] : "cluster-path";
 int Arg(int index, int fallback) => args.Length > index && int.TryParse(args[index], out var value) ? value : fallback;
 
 return workload switch
 {
     "cluster-path" => await ClusterPathBenchmark.RunAsync(pairs: Arg(1, 100), messagesPerPair: Arg(2, 100), concurrency: Arg(3, 16)),
+    "log-append" when args.Length > 1 => await LogAppendBenchmark.RunAsync(args[1], conversations: Arg(2, 200), messagesPerConversation: Arg(3, 50), writers: Arg(4, 2), maxBatch: Arg(5, 256)),
     _ => Usage(),
 };
 
 static int Usage()
 {
     Console.Error.WriteLine("usage: dotnet run -c Release --project tools/Bench -- cluster-path [pairs=100] [messages-per-pair=100] [concurrency=16]");
+    Console.Error.WriteLine("       dotnet run -c Release --project tools/Bench -- log-append CONNECTION_STRING [conversations=200] [messages=50] [writers=2] [max-batch=256]");
     return 2;
 }

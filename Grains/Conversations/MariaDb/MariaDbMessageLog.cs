@@ -20,6 +20,8 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
     private readonly ILogger<MariaDbMessageLog> _logger;
     private readonly Channel<PendingAppend> _queue = Channel.CreateUnbounded<PendingAppend>(new UnboundedChannelOptions { SingleReader = false });
     private readonly Task[] _writers;
+    private long _commits;
+    private long _committed;
 
     public MariaDbMessageLog(IOptions<MessageLogOptions> options, ILogger<MariaDbMessageLog> logger)
     {
@@ -27,6 +29,12 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
         _logger = logger;
         _writers = Enumerable.Range(0, _options.Writers).Select(_ => Task.Run(WriteLoopAsync)).ToArray();
     }
+
+    /// <summary>Transactions committed so far (with <see cref="Committed"/>: the mean group-commit size).</summary>
+    public long Commits => Interlocked.Read(ref _commits);
+
+    /// <summary>Messages committed so far.</summary>
+    public long Committed => Interlocked.Read(ref _committed);
 
     public async ValueTask AppendAsync(StoredMessage message, CancellationToken cancellationToken = default)
     {
@@ -273,6 +281,8 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
         command.CommandText = sql.ToString();
         await command.ExecuteNonQueryAsync();
         await transaction.CommitAsync();
+        Interlocked.Increment(ref _commits);
+        Interlocked.Add(ref _committed, batch.Count);
     }
 
     private async Task<MySqlConnection> OpenAsync(CancellationToken cancellationToken)
