@@ -30,6 +30,12 @@ public sealed class SiloHostOptions
     [Required]
     public string AdvertisedAddress { get; set; } = "127.0.0.1";
 
+    /// <summary>
+    /// The HTTP base URL the gateway should use for this silo, published in the silo's membership metadata.
+    /// Default: the first of <c>Urls</c>, with a wildcard or localhost host replaced by <see cref="AdvertisedAddress"/>.
+    /// </summary>
+    public string? HttpEndpoint { get; set; }
+
     /// <summary>Listen for silo and gateway traffic on every interface, not only the advertised address. Default false.</summary>
     public bool ListenOnAnyAddress { get; set; }
 

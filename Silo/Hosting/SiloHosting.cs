@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Dashboard;
+using Orleans.Runtime.MembershipService.SiloMetadata;
 using Switchboard.Grains.Conversations;
 using Switchboard.Grains.Hosting;
 using Switchboard.Messaging;
@@ -55,6 +56,12 @@ public static class SiloHosting
             var gatewayPort = silo.GatewayPort == 0 ? FreePort() : silo.GatewayPort;
             ClusterProviders.Configure(siloBuilder, builder.Configuration, silo, siloPort, gatewayPort);
             siloBuilder.Configure<SiloOptions>(o => o.SiloName = silo.Name ?? $"{Environment.MachineName}-{siloPort}");
+
+            // Membership entries carry no HTTP address: publish ours for the gateway (IClusterDirectoryGrain).
+            siloBuilder.UseSiloMetadata(new Dictionary<string, string>
+            {
+                [Switchboard.Cluster.SiloMetadataKeys.HttpEndpoint] = ResolveHttpEndpoint(builder.Configuration, silo),
+            });
             if (silo.Dashboard)
             {
                 siloBuilder.AddDashboard();
@@ -93,6 +100,7 @@ public static class SiloHosting
         app.MapMessagingApi();
         app.MapGroupsApi();
         app.MapUsersApi();
+        app.MapClusterApi();
         app.MapWebSocketEndpoint();
         if (app.Services.GetRequiredService<IOptions<SiloHostOptions>>().Value.Dashboard)
         {
@@ -100,6 +108,24 @@ public static class SiloHosting
         }
 
         return app;
+    }
+
+    /// <summary>The configured HTTP endpoint, or the first listen URL with a wildcard or loopback name made concrete.</summary>
+    internal static string ResolveHttpEndpoint(IConfiguration configuration, SiloHostOptions silo)
+    {
+        if (!string.IsNullOrWhiteSpace(silo.HttpEndpoint))
+        {
+            return silo.HttpEndpoint.TrimEnd('/');
+        }
+
+        var first = (configuration["urls"] ?? "http://localhost:5000").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[0];
+        var uri = new UriBuilder(first.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal));
+        if (uri.Host is "0.0.0.0" or "[::]" or "::" or "localhost")
+        {
+            uri.Host = silo.AdvertisedAddress;
+        }
+
+        return uri.Uri.GetLeftPart(UriPartial.Authority);
     }
 
     private static string CodeOf(int status) => status switch

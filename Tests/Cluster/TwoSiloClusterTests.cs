@@ -35,6 +35,13 @@ public sealed class TwoSiloClusterTests(DurableClusterFixture fixture)
         Assert.Equal(200, (await api.PutAsync($"/api/groups/{group}/members/{alice}", teacherToken, new { role = "member" })).Status);
         Assert.Equal(200, (await api.PutAsync($"/api/groups/{group}/members/{bob}", teacherToken, new { role = "member" })).Status);
 
+        // The directory the gateway reads: both silos, each with the HTTP address it listens on.
+        var (status, silos) = await api.GetAsync("/api/cluster/silos", await api.TokenAsync(SiloHostFixture.NewId("ops"), "admin"));
+        Assert.Equal(200, status);
+        Assert.Equal(
+            new[] { ("silo-1", one.BaseAddress.GetLeftPart(UriPartial.Authority)), ("silo-2", two.BaseAddress.GetLeftPart(UriPartial.Authority)) },
+            silos.EnumerateArray().Select(s => (s.GetProperty("name").GetString()!, s.GetProperty("url").GetString()!)));
+
         var post = await t.SendMessageAsync($"group:{group}", new { text = "lesson" });
         Assert.Equal("ack", post.Type());
         await a.WaitForMessageAsync($"group:{group}", 1);

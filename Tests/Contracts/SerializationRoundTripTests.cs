@@ -25,6 +25,9 @@ public sealed class SerializationRoundTripTests(SerializerFixture fixture) : ICl
 
         // Holds a grain reference, so it round-trips on a live silo: Tests/Grains/SiloRouteSerializationTests.
         typeof(Switchboard.Connections.SiloRoute),
+
+        // Holds a SiloAddress: round-trips on a live silo too (same test file).
+        typeof(Switchboard.Cluster.SiloHttpEndpoint),
     ];
 
     private static readonly UserId Alice = new("alice");

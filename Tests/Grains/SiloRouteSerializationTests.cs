@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Serialization;
+using Switchboard.Cluster;
 using Switchboard.Connections;
 using Switchboard.Tests.Infrastructure;
 
@@ -19,5 +20,16 @@ public sealed class SiloRouteSerializationTests(ClusterFixture fixture)
         Assert.Equal(route.Silo, copy.Silo);
         Assert.Equal(((GrainReference)route.Sink).GrainId, ((GrainReference)copy.Sink).GrainId);
         Assert.Equal(route, copy);
+    }
+
+    [Fact]
+    public void A_silo_http_endpoint_round_trips()
+    {
+        var endpoint = new SiloHttpEndpoint(fixture.Router(0).Route.Silo, "silo-1", "http://10.0.0.11:5000");
+        var serializer = fixture.SiloServices(1).GetRequiredService<Serializer>();
+
+        var copy = serializer.Deserialize<SiloHttpEndpoint>(serializer.SerializeToArray(endpoint))!;
+
+        Assert.Equal(endpoint, copy);
     }
 }
