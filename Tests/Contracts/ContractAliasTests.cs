@@ -15,7 +15,7 @@ public sealed class ContractAliasTests
     [Fact]
     public void The_grain_interfaces_are_found()
     {
-        Type[] expected = [typeof(IUserGrain), typeof(IGroupGrain), typeof(IDirectConversationGrain), typeof(IConnectionSink)];
+        Type[] expected = [typeof(IUserGrain), typeof(IGroupGrain), typeof(IDirectConversationGrain), typeof(IConnectionSink), typeof(Switchboard.Cluster.IClusterDirectoryGrain)];
 
         Assert.Equal(
             expected.Select(t => t.FullName).Order(StringComparer.Ordinal),
