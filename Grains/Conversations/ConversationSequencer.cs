@@ -16,7 +16,7 @@ internal sealed class ConversationSequencer(ConversationId conversation, IMessag
     {
         if (_latest < 0)
         {
-            _latest = await LogCall(() => log.GetLatestSeqAsync(conversation));
+            _latest = await MessageLogCalls.GuardAsync(() => log.GetLatestSeqAsync(conversation));
         }
 
         return _latest;
@@ -28,11 +28,7 @@ internal sealed class ConversationSequencer(ConversationId conversation, IMessag
         var message = new StoredMessage(conversation, seq, command.Sender.User, command.To, command.RequestId, command.Body, time.GetUtcNow());
         try
         {
-            await LogCall(async () =>
-            {
-                await log.AppendAsync(message);
-                return 0L;
-            });
+            await MessageLogCalls.GuardAsync(() => log.AppendAsync(message));
         }
         catch
         {
@@ -43,18 +39,5 @@ internal sealed class ConversationSequencer(ConversationId conversation, IMessag
 
         _latest = seq;
         return message;
-    }
-
-    private static async ValueTask<T> LogCall<T>(Func<ValueTask<T>> call)
-    {
-        try
-        {
-            return await call();
-        }
-        catch (Exception exception) when (exception is not SwitchboardException)
-        {
-            // Provider exceptions may not cross silos; the client sees 'unavailable' and retries with its id.
-            throw SwitchboardException.Unavailable("The message log is unavailable; retry with the same id.", new Exception(exception.Message));
-        }
     }
 }

@@ -201,7 +201,7 @@ internal sealed partial class UserGrain(
     {
         if (!dedupe.IsComplete || _uncertain.Contains(command.RequestId))
         {
-            var stored = await LogCall(() => log.FindRequestAsync(Id, command.RequestId));
+            var stored = await MessageLogCalls.GuardAsync(() => log.FindRequestAsync(Id, command.RequestId));
             if (stored is not null)
             {
                 dedupe.Add(command.RequestId, stored, time.GetUtcNow());
@@ -283,7 +283,7 @@ internal sealed partial class UserGrain(
         var settings = options.Value;
         var dedupe = new SendDedupe(settings.DedupeWindow, settings.DedupeCapacity);
         var since = time.GetUtcNow() - settings.DedupeWindow;
-        var recent = await LogCall(() => log.GetRecentRequestsAsync(Id, since, settings.DedupeCapacity));
+        var recent = await MessageLogCalls.GuardAsync(() => log.GetRecentRequestsAsync(Id, since, settings.DedupeCapacity));
         foreach (var request in recent)
         {
             dedupe.Add(request.RequestId, request.Receipt, request.Timestamp);
@@ -297,17 +297,6 @@ internal sealed partial class UserGrain(
         _dedupe = dedupe;
     }
 
-    private static async ValueTask<T> LogCall<T>(Func<ValueTask<T>> call)
-    {
-        try
-        {
-            return await call();
-        }
-        catch (Exception exception) when (exception is not SwitchboardException)
-        {
-            throw SwitchboardException.Unavailable("The message log is unavailable; retry with the same id.", new Exception(exception.Message));
-        }
-    }
 
     private ImmutableArray<GroupId> Groups() => [.. state.State.Groups.Select(g => new GroupId(g))];
 

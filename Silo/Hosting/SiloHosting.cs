@@ -75,6 +75,20 @@ public static class SiloHosting
         return builder;
     }
 
+    /// <summary>
+    /// What a bare Orleans silo (a TestCluster silo, the benchmark's in-process cluster) needs to host the
+    /// grains and this silo's sockets, with in-memory storage and the given shared log.
+    /// </summary>
+    public static ISiloBuilder AddSwitchboardInMemory(this ISiloBuilder siloBuilder, IMessageLog log)
+    {
+        siloBuilder.AddMemoryGrainStorage(StorageNames.Grains);
+        siloBuilder.Services.AddSingleton(log);
+        siloBuilder.Services.TryAddSingleton(TimeProvider.System);
+        siloBuilder.Services.AddOptions<RoutingOptions>();
+        siloBuilder.Services.AddSwitchboardConnections();
+        return siloBuilder;
+    }
+
     public static IServiceCollection AddSwitchboardConnections(this IServiceCollection services)
     {
         services.AddMetrics();

@@ -53,14 +53,7 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     private sealed class SiloConfigurator : ISiloConfigurator
     {
-        public void Configure(ISiloBuilder siloBuilder)
-        {
-            siloBuilder.AddMemoryGrainStorage(StorageNames.Grains);
-            siloBuilder.Services.AddSingleton<IMessageLog>(Log);
-            siloBuilder.Services.AddSingleton(TimeProvider.System);
-            siloBuilder.Services.AddOptions<RoutingOptions>();
-            siloBuilder.Services.AddSwitchboardConnections();
-        }
+        public void Configure(ISiloBuilder siloBuilder) => siloBuilder.AddSwitchboardInMemory(Log);
     }
 }
 

@@ -106,14 +106,7 @@ internal static class ClusterPathBenchmark
     {
         private static readonly InMemoryMessageLog SharedLog = new();
 
-        public void Configure(ISiloBuilder siloBuilder)
-        {
-            siloBuilder.AddMemoryGrainStorage(StorageNames.Grains);
-            siloBuilder.Services.AddSingleton<IMessageLog>(SharedLog);
-            siloBuilder.Services.AddSingleton(TimeProvider.System);
-            siloBuilder.Services.AddOptions<RoutingOptions>();
-            siloBuilder.Services.AddSwitchboardConnections();
-        }
+        public void Configure(ISiloBuilder siloBuilder) => siloBuilder.AddSwitchboardInMemory(SharedLog);
     }
 
     /// <summary>Records, per message frame, the time since the send stamped in its body.</summary>
