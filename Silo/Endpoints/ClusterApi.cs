@@ -12,7 +12,7 @@ public static class ClusterApi
         {
             var silos = await grains.GetGrain<IClusterDirectoryGrain>(0).GetHttpEndpointsAsync();
             return TypedResults.Ok(silos.Select(s => new SiloReply(s.Name, s.Url, s.Silo.ToParsableString())).OrderBy(s => s.Name, StringComparer.Ordinal).ToArray());
-        }).RequireAuthorization(AuthenticationSetup.AdminPolicy);
+        }).RequireAuthorization(AuthenticationSetup.AdminPolicy).WithProblemDetails();
         return endpoints;
     }
 

@@ -13,35 +13,28 @@ public static class DevTokenApi
     {
         if (endpoints.ServiceProvider.GetRequiredService<IOptions<AuthOptions>>().Value.DevTokens)
         {
-            endpoints.MapPost("/api/dev/token", IssueAsync).AllowAnonymous();
+            endpoints.MapPost("/api/dev/token", IssueAsync).AllowAnonymous().WithProblemDetails();
         }
 
         return endpoints;
     }
 
-    private static async Task<Results<Ok<TokenReply>, ProblemHttpResult>> IssueAsync(HttpContext context, TokenService tokens)
+    private static async Task<Ok<TokenReply>> IssueAsync(HttpContext context, TokenService tokens)
     {
-        try
+        using var document = RequestBody.ParseObject(await RequestBody.ReadAsync(context.Request, context.RequestAborted));
+        var user = RequestBody.GetString(document.RootElement, "user");
+        var role = RequestBody.GetString(document.RootElement, "role") ?? "student";
+        if (!UserId.TryParse(user, out _))
         {
-            using var document = RequestBody.ParseObject(await RequestBody.ReadAsync(context.Request, context.RequestAborted));
-            var user = RequestBody.GetString(document.RootElement, "user");
-            var role = RequestBody.GetString(document.RootElement, "role") ?? "student";
-            if (!UserId.TryParse(user, out _))
-            {
-                throw SwitchboardException.BadRequest("'user' must be 1 to 64 characters of A-Z a-z 0-9 . _ -");
-            }
-
-            if (!Identifier.IsValid(role))
-            {
-                throw SwitchboardException.BadRequest("'role' must be 1 to 64 characters of A-Z a-z 0-9 . _ -");
-            }
-
-            return TypedResults.Ok(new TokenReply(tokens.Issue(user, role)));
+            throw SwitchboardException.BadRequest("'user' must be 1 to 64 characters of A-Z a-z 0-9 . _ -");
         }
-        catch (Exception exception)
+
+        if (!Identifier.IsValid(role))
         {
-            return Problems.From(exception);
+            throw SwitchboardException.BadRequest("'role' must be 1 to 64 characters of A-Z a-z 0-9 . _ -");
         }
+
+        return TypedResults.Ok(new TokenReply(tokens.Issue(user, role)));
     }
 
     public sealed record TokenReply(string Token);

@@ -10,7 +10,7 @@ public static class GroupsApi
 {
     public static IEndpointRouteBuilder MapGroupsApi(this IEndpointRouteBuilder endpoints)
     {
-        var api = endpoints.MapGroup("/api/groups/{id}").RequireAuthorization();
+        var api = endpoints.MapGroup("/api/groups/{id}").RequireAuthorization().WithProblemDetails();
         api.MapPut("/", PutAsync);
         api.MapGet("/", GetAsync);
         api.MapPut("/members/{user}", PutMemberAsync);
@@ -20,76 +20,48 @@ public static class GroupsApi
 
     private static async Task<IResult> PutAsync(HttpContext context, string id, IGrainFactory grains)
     {
-        try
+        var caller = MessagingApi.Caller(context.User);
+        var group = ParseGroup(id);
+        using var document = RequestBody.ParseObject(await RequestBody.ReadAsync(context.Request, context.RequestAborted));
+        if (!GroupNames.TryParsePolicy(RequestBody.GetString(document.RootElement, "policy"), out var policy))
         {
-            var caller = MessagingApi.Caller(context.User);
-            var group = ParseGroup(id);
-            using var document = RequestBody.ParseObject(await RequestBody.ReadAsync(context.Request, context.RequestAborted));
-            if (!GroupNames.TryParsePolicy(RequestBody.GetString(document.RootElement, "policy"), out var policy))
-            {
-                throw SwitchboardException.BadRequest("'policy' must be open, members or announce.");
-            }
+            throw SwitchboardException.BadRequest("'policy' must be open, members or announce.");
+        }
 
-            var grain = grains.GetGroupGrain(group);
-            var created = await grain.PutAsync(caller, policy);
-            var reply = ToReply(await grain.GetAsync());
-            return created ? TypedResults.Created($"/api/groups/{group.Value}", reply) : TypedResults.Ok(reply);
-        }
-        catch (Exception exception)
-        {
-            return Problems.From(exception);
-        }
+        var grain = grains.GetGroupGrain(group);
+        var created = await grain.PutAsync(caller, policy);
+        var reply = ToReply(await grain.GetAsync());
+        return created ? TypedResults.Created($"/api/groups/{group.Value}", reply) : TypedResults.Ok(reply);
     }
 
-    private static async Task<Results<Ok<GroupReply>, ProblemHttpResult>> GetAsync(HttpContext context, string id, IGrainFactory grains)
+    private static async Task<Ok<GroupReply>> GetAsync(HttpContext context, string id, IGrainFactory grains)
     {
-        try
-        {
-            MessagingApi.Caller(context.User);
-            return TypedResults.Ok(ToReply(await grains.GetGroupGrain(ParseGroup(id)).GetAsync()));
-        }
-        catch (Exception exception)
-        {
-            return Problems.From(exception);
-        }
+        MessagingApi.Caller(context.User);
+        return TypedResults.Ok(ToReply(await grains.GetGroupGrain(ParseGroup(id)).GetAsync()));
     }
 
-    private static async Task<Results<Ok<GroupReply>, ProblemHttpResult>> PutMemberAsync(HttpContext context, string id, string user, IGrainFactory grains)
+    private static async Task<Ok<GroupReply>> PutMemberAsync(HttpContext context, string id, string user, IGrainFactory grains)
     {
-        try
+        var caller = MessagingApi.Caller(context.User);
+        var group = ParseGroup(id);
+        var member = ParseUser(user);
+        using var document = RequestBody.ParseObject(await RequestBody.ReadAsync(context.Request, context.RequestAborted));
+        var roleName = RequestBody.GetString(document.RootElement, "role") ?? "member";
+        if (!GroupNames.TryParseRole(roleName, out var role))
         {
-            var caller = MessagingApi.Caller(context.User);
-            var group = ParseGroup(id);
-            var member = ParseUser(user);
-            using var document = RequestBody.ParseObject(await RequestBody.ReadAsync(context.Request, context.RequestAborted));
-            var roleName = RequestBody.GetString(document.RootElement, "role") ?? "member";
-            if (!GroupNames.TryParseRole(roleName, out var role))
-            {
-                throw SwitchboardException.BadRequest("'role' must be member or owner.");
-            }
+            throw SwitchboardException.BadRequest("'role' must be member or owner.");
+        }
 
-            var grain = grains.GetGroupGrain(group);
-            await grain.SetMemberAsync(caller, member, role);
-            return TypedResults.Ok(ToReply(await grain.GetAsync()));
-        }
-        catch (Exception exception)
-        {
-            return Problems.From(exception);
-        }
+        var grain = grains.GetGroupGrain(group);
+        await grain.SetMemberAsync(caller, member, role);
+        return TypedResults.Ok(ToReply(await grain.GetAsync()));
     }
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteMemberAsync(HttpContext context, string id, string user, IGrainFactory grains)
+    private static async Task<NoContent> DeleteMemberAsync(HttpContext context, string id, string user, IGrainFactory grains)
     {
-        try
-        {
-            var caller = MessagingApi.Caller(context.User);
-            await grains.GetGroupGrain(ParseGroup(id)).RemoveMemberAsync(caller, ParseUser(user));
-            return TypedResults.NoContent();
-        }
-        catch (Exception exception)
-        {
-            return Problems.From(exception);
-        }
+        var caller = MessagingApi.Caller(context.User);
+        await grains.GetGroupGrain(ParseGroup(id)).RemoveMemberAsync(caller, ParseUser(user));
+        return TypedResults.NoContent();
     }
 
     private static GroupId ParseGroup(string id) =>

@@ -18,44 +18,37 @@ public static class MessagingApi
 
     public static IEndpointRouteBuilder MapMessagingApi(this IEndpointRouteBuilder endpoints)
     {
-        var api = endpoints.MapGroup("/api").RequireAuthorization();
+        var api = endpoints.MapGroup("/api").RequireAuthorization().WithProblemDetails();
         api.MapPost("/messages", SendAsync);
         api.MapGet("/conversations/{conversation}/messages", GetHistoryAsync);
         return endpoints;
     }
 
-    private static async Task<Results<Ok<SendReply>, ProblemHttpResult>> SendAsync(HttpContext context, IGrainFactory grains)
+    private static async Task<Ok<SendReply>> SendAsync(HttpContext context, IGrainFactory grains)
     {
-        try
+        var caller = Caller(context.User);
+        var body = await RequestBody.ReadAsync(context.Request, context.RequestAborted);
+        using var document = RequestBody.ParseObject(body);
+        var root = document.RootElement;
+        if (!Recipient.TryParse(RequestBody.GetString(root, "to"), out var to))
         {
-            var caller = Caller(context.User);
-            var body = await RequestBody.ReadAsync(context.Request, context.RequestAborted);
-            using var document = RequestBody.ParseObject(body);
-            var root = document.RootElement;
-            if (!Recipient.TryParse(RequestBody.GetString(root, "to"), out var to))
-            {
-                throw SwitchboardException.BadRequest("'to' must be user:<id> or group:<id>.");
-            }
-
-            if (!root.TryGetProperty("body", out var messageBody))
-            {
-                throw SwitchboardException.BadRequest("'body' is required (any JSON value).");
-            }
-
-            var id = RequestBody.GetString(root, "id") ?? Guid.NewGuid().ToString();
-            if (!Identifier.IsValidRequestId(id))
-            {
-                throw SwitchboardException.BadRequest("'id' must be 1 to 64 characters.");
-            }
-
-            var raw = Encoding.UTF8.GetBytes(messageBody.GetRawText());
-            var receipt = await grains.GetUserGrain(caller.User).SendAsync(new SendCommand(caller, id, to, raw, Origin: null));
-            return TypedResults.Ok(new SendReply(receipt.Conversation.Value, receipt.Seq, id));
+            throw SwitchboardException.BadRequest("'to' must be user:<id> or group:<id>.");
         }
-        catch (Exception exception)
+
+        if (!root.TryGetProperty("body", out var messageBody))
         {
-            return Problems.From(exception);
+            throw SwitchboardException.BadRequest("'body' is required (any JSON value).");
         }
+
+        var id = RequestBody.GetString(root, "id") ?? Guid.NewGuid().ToString();
+        if (!Identifier.IsValidRequestId(id))
+        {
+            throw SwitchboardException.BadRequest("'id' must be 1 to 64 characters.");
+        }
+
+        var raw = Encoding.UTF8.GetBytes(messageBody.GetRawText());
+        var receipt = await grains.GetUserGrain(caller.User).SendAsync(new SendCommand(caller, id, to, raw, Origin: null));
+        return TypedResults.Ok(new SendReply(receipt.Conversation.Value, receipt.Seq, id));
     }
 
     private static async Task<IResult> GetHistoryAsync(
@@ -65,27 +58,20 @@ public static class MessagingApi
         int? limit,
         ConversationReader reader)
     {
-        try
+        var caller = Caller(context.User);
+        if (!ConversationId.TryParse(conversation, out var id))
         {
-            var caller = Caller(context.User);
-            if (!ConversationId.TryParse(conversation, out var id))
-            {
-                throw SwitchboardException.BadRequest($"'{conversation}' is not a conversation id.");
-            }
-
-            if (after is < 0 || limit is < 1 or > MaxHistoryLimit)
-            {
-                throw SwitchboardException.BadRequest($"'after' must be at least 0 and 'limit' between 1 and {MaxHistoryLimit}.");
-            }
-
-            await reader.AuthorizeAsync(caller, id);
-            var page = await reader.ReadAsync(id, after ?? 0, limit ?? DefaultHistoryLimit, context.RequestAborted);
-            return new MessageArrayResult(page.Messages);
+            throw SwitchboardException.BadRequest($"'{conversation}' is not a conversation id.");
         }
-        catch (Exception exception)
+
+        if (after is < 0 || limit is < 1 or > MaxHistoryLimit)
         {
-            return Problems.From(exception);
+            throw SwitchboardException.BadRequest($"'after' must be at least 0 and 'limit' between 1 and {MaxHistoryLimit}.");
         }
+
+        await reader.AuthorizeAsync(caller, id);
+        var page = await reader.ReadAsync(id, after ?? 0, limit ?? DefaultHistoryLimit, context.RequestAborted);
+        return new MessageArrayResult(page.Messages);
     }
 
     internal static Caller Caller(ClaimsPrincipal user) =>

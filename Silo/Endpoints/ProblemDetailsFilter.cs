@@ -1,0 +1,40 @@
+using Switchboard.Silo.Diagnostics;
+
+namespace Switchboard.Silo.Endpoints;
+
+/// <summary>
+/// Every REST failure becomes RFC 7807 problem details with the protocol's <c>code</c>, in one place:
+/// endpoints throw <c>SwitchboardException</c> (or let a cluster failure through) and never format errors.
+/// </summary>
+public sealed partial class ProblemDetailsFilter(ILogger<ProblemDetailsFilter> logger) : IEndpointFilter
+{
+    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        try
+        {
+            return await next(context);
+        }
+        catch (Exception exception) when (!context.HttpContext.RequestAborted.IsCancellationRequested)
+        {
+            var request = context.HttpContext.Request;
+            if (ErrorMapping.IsUnexpected(exception))
+            {
+                LogFailed(logger, request.Method, request.Path, exception);
+            }
+
+            return Problems.From(exception);
+        }
+    }
+
+    // The path carries no secrets (tokens travel in headers, or in the query of /ws, which is not REST).
+    [LoggerMessage(EventId = 3101, Level = LogLevel.Error, Message = "{Method} {Path} failed unexpectedly")]
+    private static partial void LogFailed(ILogger logger, string method, string path, Exception exception);
+}
+
+public static class ProblemDetailsFilterExtensions
+{
+    /// <summary>Answers failures of these endpoints with problem details.</summary>
+    public static TBuilder WithProblemDetails<TBuilder>(this TBuilder builder)
+        where TBuilder : IEndpointConventionBuilder =>
+        builder.AddEndpointFilter<TBuilder, ProblemDetailsFilter>();
+}
