@@ -52,9 +52,9 @@ public sealed class DurableCluster(DurableClusterFixture fixture, string baseClu
 
     public IReadOnlyList<SiloProcess> Silos => _silos;
 
-    public async Task<SiloProcess> StartSiloAsync(string name)
+    public async Task<SiloProcess> StartSiloAsync(string name, IDictionary<string, string?>? settings = null)
     {
-        var silo = await SiloProcess.StartAsync(name, ClusterId, fixture.Redis.ConnectionString, mysql, fixture.LogDirectory);
+        var silo = await SiloProcess.StartAsync(name, ClusterId, fixture.Redis.ConnectionString, mysql, fixture.LogDirectory, settings);
         _silos.Add(silo);
         return silo;
     }
