@@ -27,11 +27,30 @@ internal sealed partial class GroupGrain(
     ILogger<GroupGrain> logger) : Grain, IGroupGrain
 {
     private readonly Dictionary<SiloAddress, Subscriber> _subscribers = [];
+
+    // Subscribe and Unsubscribe interleave with other calls: state writes must not overlap, and the state is
+    // only changed under this lock (a write in flight may be serializing it on another thread).
+    private readonly SemaphoreSlim _stateWrite = new(1, 1);
     private ConversationSequencer? _sequencer;
 
     private GroupId Id => new(this.GetPrimaryKeyString());
 
     private ConversationSequencer Sequencer => _sequencer ??= new ConversationSequencer(ConversationId.ForGroup(Id), log, time);
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // Survivors of a crash keep their subscriptions; the dead are dropped (and rejoin by re-announcing).
+        var expires = time.GetUtcNow() + options.Value.RegistrationLifetime;
+        foreach (var route in state.State.Subscribers)
+        {
+            if (!membership.IsDeadSilo(route.Silo))
+            {
+                _subscribers[route.Silo] = new Subscriber(route.Sink, expires);
+            }
+        }
+
+        return Task.CompletedTask;
+    }
 
     public Task<GroupInfo> GetAsync()
     {
@@ -165,16 +184,46 @@ internal sealed partial class GroupGrain(
 
     public async Task<long> GetLatestSeqAsync() => state.State.Exists ? await Sequencer.GetLatestSeqAsync() : 0;
 
-    public Task SubscribeAsync(SiloRoute route)
+    public async Task SubscribeAsync(SiloRoute route)
     {
+        var known = _subscribers.TryGetValue(route.Silo, out var current) && current.Sink.Equals(route.Sink);
         _subscribers[route.Silo] = new Subscriber(route.Sink, time.GetUtcNow() + options.Value.RegistrationLifetime);
-        return Task.CompletedTask;
+        if (!known)
+        {
+            await PersistSubscribersAsync();
+        }
     }
 
-    public Task UnsubscribeAsync(SiloRoute route)
+    public async Task UnsubscribeAsync(SiloRoute route)
     {
-        _subscribers.Remove(route.Silo);
-        return Task.CompletedTask;
+        if (_subscribers.Remove(route.Silo))
+        {
+            await PersistSubscribersAsync();
+        }
+    }
+
+    /// <summary>Best effort: a failed write only means a reactivated grain waits for the silos' re-announcements.</summary>
+    private async Task PersistSubscribersAsync()
+    {
+        if (!state.State.Exists)
+        {
+            return;
+        }
+
+        await _stateWrite.WaitAsync();
+        try
+        {
+            state.State.Subscribers = [.. _subscribers.Select(s => new SiloRoute(s.Key, s.Value.Sink))];
+            await state.WriteStateAsync();
+        }
+        catch (Exception exception) when (exception is not SwitchboardException)
+        {
+            GroupLog.SubscribersNotPersisted(logger, Id.Value, exception);
+        }
+        finally
+        {
+            _stateWrite.Release();
+        }
     }
 
     private void FanOut(Delivery delivery)
@@ -227,8 +276,10 @@ internal sealed partial class GroupGrain(
 
     private async Task WriteStateAsync()
     {
+        await _stateWrite.WaitAsync();
         try
         {
+            state.State.Subscribers = [.. _subscribers.Select(s => new SiloRoute(s.Key, s.Value.Sink))];
             await state.WriteStateAsync();
         }
         catch (Exception exception) when (exception is not SwitchboardException)
@@ -246,6 +297,10 @@ internal sealed partial class GroupGrain(
             }
 
             throw SwitchboardException.Unavailable("Group storage is unavailable; retry.", new Exception(exception.Message));
+        }
+        finally
+        {
+            _stateWrite.Release();
         }
     }
 
@@ -275,6 +330,9 @@ internal static partial class GroupLog
 {
     [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Group {Group}: dropped {Count} silo subscriptions (silo dead or not renewed)")]
     public static partial void SubscriptionsExpired(ILogger logger, string group, int count);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Group {Group}: the subscribed silos could not be saved; a reactivation waits for re-announcements")]
+    public static partial void SubscribersNotPersisted(ILogger logger, string group, Exception exception);
 
     [LoggerMessage(EventId = 2002, Level = LogLevel.Error, Message = "Group {Group}: state write failed")]
     public static partial void StateWriteFailed(ILogger logger, string group, Exception exception);

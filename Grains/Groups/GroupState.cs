@@ -1,3 +1,4 @@
+using Switchboard.Connections;
 using Switchboard.Groups;
 
 namespace Switchboard.Grains.Groups;
@@ -15,4 +16,12 @@ public sealed class GroupState
     /// <summary>Members by user id, with their role.</summary>
     [Id(2)]
     public Dictionary<string, GroupRole> Members { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The silos subscribed to the group's messages, so that a group grain reactivated elsewhere (its silo died)
+    /// goes on delivering to the survivors at once instead of waiting for them to re-announce. Written when a
+    /// silo subscribes or unsubscribes, never per message or per renewal.
+    /// </summary>
+    [Id(3)]
+    public List<SiloRoute> Subscribers { get; set; } = [];
 }

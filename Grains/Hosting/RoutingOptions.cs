@@ -15,6 +15,13 @@ public sealed class RoutingOptions
     [Range(typeof(TimeSpan), "00:00:02", "02:00:00")]
     public TimeSpan RegistrationLifetime { get; set; } = TimeSpan.FromMinutes(3);
 
+    /// <summary>
+    /// Whether a silo re-announces its sockets and subscriptions as soon as another silo is declared dead.
+    /// Default true. Off, recovery rests on what grains kept in their state and on the periodic renewal:
+    /// only for drills that prove exactly that.
+    /// </summary>
+    public bool ReannounceOnSiloDeath { get; set; } = true;
+
     /// <summary>How long send ids are remembered for dedupe. Default (and minimum) 24 h.</summary>
     [Range(typeof(TimeSpan), "1.00:00:00", "30.00:00:00")]
     public TimeSpan DedupeWindow { get; set; } = TimeSpan.FromHours(24);

@@ -158,25 +158,29 @@ internal sealed partial class UserGrain(
 
     public async Task SetMembershipAsync(GroupId group, bool isMember)
     {
-        var changed = isMember ? state.State.Groups.Add(group.Value) : state.State.Groups.Remove(group.Value);
-        if (changed)
+        // Mutated only under the lock: a write in flight may be serializing the state on another thread.
+        await _stateWrite.WaitAsync();
+        try
         {
-            await _stateWrite.WaitAsync();
-            try
+            var changed = isMember ? state.State.Groups.Add(group.Value) : state.State.Groups.Remove(group.Value);
+            if (changed)
             {
-                await state.WriteStateAsync();
+                try
+                {
+                    await state.WriteStateAsync();
+                }
+                catch (Exception exception) when (exception is not SwitchboardException)
+                {
+                    // Undo the change in memory so that the retry writes it again.
+                    _ = isMember ? state.State.Groups.Remove(group.Value) : state.State.Groups.Add(group.Value);
+                    UserLog.StateWriteFailed(logger, Id.Value, exception);
+                    throw SwitchboardException.Unavailable("User storage is unavailable; retry.", new Exception(exception.Message));
+                }
             }
-            catch (Exception exception) when (exception is not SwitchboardException)
-            {
-                // Undo the change in memory so that the retry writes it again.
-                _ = isMember ? state.State.Groups.Remove(group.Value) : state.State.Groups.Add(group.Value);
-                UserLog.StateWriteFailed(logger, Id.Value, exception);
-                throw SwitchboardException.Unavailable("User storage is unavailable; retry.", new Exception(exception.Message));
-            }
-            finally
-            {
-                _stateWrite.Release();
-            }
+        }
+        finally
+        {
+            _stateWrite.Release();
         }
 
         // Every silo holding the user's sockets (un)subscribes before the join or leave is acknowledged.

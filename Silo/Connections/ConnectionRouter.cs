@@ -75,7 +75,9 @@ public sealed class ConnectionRouter(
     }
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(RenewPeriodicallyAsync(stoppingToken), RenewOnMembershipChangeAsync(stoppingToken));
+        routingOptions.Value.ReannounceOnSiloDeath
+            ? Task.WhenAll(RenewPeriodicallyAsync(stoppingToken), RenewOnMembershipChangeAsync(stoppingToken))
+            : RenewPeriodicallyAsync(stoppingToken);
 
     private async Task RenewPeriodicallyAsync(CancellationToken stoppingToken)
     {
