@@ -50,6 +50,12 @@ public sealed class SiloHostOptions
     [Range(typeof(TimeSpan), "00:00:01", "00:01:00")]
     public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// IP addresses of the gateways whose <c>X-Forwarded-For</c> / <c>X-Forwarded-Proto</c> this silo believes.
+    /// Default none: forwarded headers are ignored from everyone, loopback included.
+    /// </summary>
+    public string[] TrustedProxies { get; set; } = [];
+
     /// <summary>Whether the Orleans Dashboard is served at <c>/dashboard</c> (admin role only). Default true.</summary>
     public bool Dashboard { get; set; } = true;
 }

@@ -1,4 +1,5 @@
 using System.Reflection;
+using Switchboard.Cluster;
 using Switchboard.Connections;
 using Switchboard.Conversations;
 using Switchboard.Groups;
@@ -15,7 +16,7 @@ public sealed class ContractAliasTests
     [Fact]
     public void The_grain_interfaces_are_found()
     {
-        Type[] expected = [typeof(IUserGrain), typeof(IGroupGrain), typeof(IDirectConversationGrain), typeof(IConnectionSink), typeof(Switchboard.Cluster.IClusterDirectoryGrain)];
+        Type[] expected = [typeof(IUserGrain), typeof(IGroupGrain), typeof(IDirectConversationGrain), typeof(IConnectionSink), typeof(IClusterDirectoryGrain)];
 
         Assert.Equal(
             expected.Select(t => t.FullName).Order(StringComparer.Ordinal),

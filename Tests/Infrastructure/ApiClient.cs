@@ -5,9 +5,10 @@ using System.Text.Json;
 namespace Switchboard.Tests.Infrastructure;
 
 /// <summary>REST calls against a running host, with dev tokens.</summary>
-public sealed class ApiClient(Uri baseAddress) : IDisposable
+/// <param name="handler">Optional: e.g. one that accepts the gateway's self-signed certificate.</param>
+public sealed class ApiClient(Uri baseAddress, HttpMessageHandler? handler = null) : IDisposable
 {
-    private readonly HttpClient _http = new() { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
+    private readonly HttpClient _http = new(handler ?? new SocketsHttpHandler(), disposeHandler: true) { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
 
     public Uri BaseAddress => baseAddress;
 

@@ -52,9 +52,12 @@ public sealed class DurableCluster(DurableClusterFixture fixture, string baseClu
 
     public IReadOnlyList<SiloProcess> Silos => _silos;
 
-    public async Task<SiloProcess> StartSiloAsync(string name, IDictionary<string, string?>? settings = null)
+    /// <summary>The membership Redis, for Orleans clients of this cluster (the gateway).</summary>
+    public string RedisConnectionString => fixture.Redis.ConnectionString;
+
+    public async Task<SiloProcess> StartSiloAsync(string name, IDictionary<string, string?>? extra = null)
     {
-        var silo = await SiloProcess.StartAsync(name, ClusterId, fixture.Redis.ConnectionString, mysql, fixture.LogDirectory, settings);
+        var silo = await SiloProcess.StartAsync(name, ClusterId, fixture.Redis.ConnectionString, mysql, fixture.LogDirectory, extra);
         _silos.Add(silo);
         return silo;
     }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Net.Security;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
@@ -9,15 +10,20 @@ namespace Switchboard.Tests.Infrastructure;
 /// <summary>A protocol client on a real <see cref="ClientWebSocket"/>: records every frame it receives.</summary>
 public sealed class SocketClient : IAsyncDisposable
 {
+    /// <summary>The key in a failed connect's <see cref="Exception.Data"/> holding the HTTP status of the refused upgrade.</summary>
+    public const string HttpStatusKey = "HttpStatus";
+
     private readonly ClientWebSocket _socket;
     private readonly ConcurrentQueue<JsonElement> _frames = new();
     private readonly Task _receiving;
     private readonly CancellationTokenSource _stop = new();
     private readonly SemaphoreSlim _sendLock = new(1, 1);
+    private readonly HttpMessageInvoker? _invoker;
 
-    private SocketClient(ClientWebSocket socket)
+    private SocketClient(ClientWebSocket socket, HttpMessageInvoker? invoker = null)
     {
         _socket = socket;
+        _invoker = invoker;
         _receiving = ReceiveLoopAsync();
     }
 
@@ -32,10 +38,27 @@ public sealed class SocketClient : IAsyncDisposable
 
     public JsonElement Welcome { get; private set; }
 
-    public static async Task<SocketClient> ConnectAsync(Uri baseAddress, string token, bool useQuery = false, string? origin = null)
+    /// <summary>The HTTP status that opened the socket: 101 for an HTTP/1.1 upgrade, 200 for an HTTP/2 extended CONNECT.</summary>
+    public int UpgradeStatus { get; private init; }
+
+    /// <param name="certificateValidation">For wss to a server whose certificate the machine does not trust (the gateway's self-signed one in tests).</param>
+    /// <param name="http2">Open the socket with an HTTP/2 extended CONNECT instead of an HTTP/1.1 upgrade (wss only).</param>
+    public static async Task<SocketClient> ConnectAsync(Uri baseAddress, string token, bool useQuery = false, string? origin = null, RemoteCertificateValidationCallback? certificateValidation = null, bool http2 = false)
     {
         var socket = new ClientWebSocket();
         socket.Options.KeepAliveInterval = TimeSpan.Zero;
+        HttpMessageInvoker? invoker = null;
+        if (http2)
+        {
+            socket.Options.HttpVersion = System.Net.HttpVersion.Version20;
+            socket.Options.HttpVersionPolicy = HttpVersionPolicy.RequestVersionExact;
+            invoker = new HttpMessageInvoker(new SocketsHttpHandler { SslOptions = new SslClientAuthenticationOptions { RemoteCertificateValidationCallback = certificateValidation } });
+        }
+        else
+        {
+            socket.Options.RemoteCertificateValidationCallback = certificateValidation;
+        }
+
         var uri = new UriBuilder(baseAddress) { Scheme = baseAddress.Scheme == "https" ? "wss" : "ws", Path = "/ws" };
         if (useQuery)
         {
@@ -52,18 +75,32 @@ public sealed class SocketClient : IAsyncDisposable
         }
 
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
-        await socket.ConnectAsync(uri.Uri, timeout.Token);
-        var client = new SocketClient(socket);
+        socket.Options.CollectHttpResponseDetails = true;
+        try
+        {
+            await socket.ConnectAsync(uri.Uri, invoker, timeout.Token);
+        }
+        catch (WebSocketException exception)
+        {
+            // The status of a refused upgrade, for tests that tell refusals apart.
+            exception.Data[HttpStatusKey] = (int)socket.HttpStatusCode;
+            socket.Dispose();
+            invoker?.Dispose();
+            throw;
+        }
+
+        var client = new SocketClient(socket, invoker) { UpgradeStatus = (int)socket.HttpStatusCode };
         client.Welcome = await client.WaitForAsync(f => f.Type() == "welcome", "the welcome frame");
         return client;
     }
 
     /// <summary>Tries to connect and returns the HTTP status of a refused upgrade (or 101).</summary>
-    public static async Task<int> TryConnectStatusAsync(Uri baseAddress, string? token, string? origin = null, bool useQuery = false)
+    public static async Task<int> TryConnectStatusAsync(Uri baseAddress, string? token, string? origin = null, bool useQuery = false, RemoteCertificateValidationCallback? certificateValidation = null)
     {
         using var socket = new ClientWebSocket();
         socket.Options.CollectHttpResponseDetails = true;
-        var uri = new UriBuilder(baseAddress) { Scheme = "ws", Path = "/ws" };
+        socket.Options.RemoteCertificateValidationCallback = certificateValidation;
+        var uri = new UriBuilder(baseAddress) { Scheme = baseAddress.Scheme == "https" ? "wss" : "ws", Path = "/ws" };
         if (token is not null && useQuery)
         {
             uri.Query = "access_token=" + Uri.EscapeDataString(token);
@@ -223,6 +260,7 @@ public sealed class SocketClient : IAsyncDisposable
             _stop.Cancel();
             _socket.Abort();
             _socket.Dispose();
+            _invoker?.Dispose();
         }
     }
 

@@ -1,0 +1,35 @@
+namespace Switchboard.Gateway.Diagnostics;
+
+/// <summary>The gateway's log events (5xxx). No tokens, no query strings, no connection strings.</summary>
+public static partial class GatewayLog
+{
+    [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "Connected to Orleans cluster {ClusterId}")]
+    public static partial void ClusterConnected(ILogger logger, string clusterId);
+
+    [LoggerMessage(EventId = 5002, Level = LogLevel.Information, Message = "Waiting for a silo of the cluster to answer ({Reason}); retrying in the background")]
+    public static partial void WaitingForCluster(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 5003, Level = LogLevel.Error, Message = "Connecting to the cluster failed for good")]
+    public static partial void ClusterConnectFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 5010, Level = LogLevel.Information, Message = "Destination added: {Name} at {Url}")]
+    public static partial void DestinationAdded(ILogger logger, string name, string url);
+
+    [LoggerMessage(EventId = 5011, Level = LogLevel.Information, Message = "Destination removed: {Name} at {Url}")]
+    public static partial void DestinationRemoved(ILogger logger, string name, string url);
+
+    [LoggerMessage(EventId = 5012, Level = LogLevel.Warning, Message = "Discovery failed ({Error}: {Detail}); keeping the {Count} last known destinations until it answers again")]
+    public static partial void DiscoveryFailed(ILogger logger, int count, string error, string detail);
+
+    [LoggerMessage(EventId = 5013, Level = LogLevel.Information, Message = "Discovery answers again")]
+    public static partial void DiscoveryRecovered(ILogger logger);
+
+    [LoggerMessage(EventId = 5020, Level = LogLevel.Information, Message = "Stopping: aborting {Count} proxied sockets")]
+    public static partial void AbortingSockets(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 5021, Level = LogLevel.Information, Message = "Refused a socket from Origin {Origin}")]
+    public static partial void OriginRefused(ILogger logger, string origin);
+
+    [LoggerMessage(EventId = 5030, Level = LogLevel.Warning, Message = "Listening on {Url} with a self-signed certificate ({Thumbprint}): for development and tests only")]
+    public static partial void SelfSignedCertificate(ILogger logger, string url, string thumbprint);
+}

@@ -1,0 +1,92 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Switchboard.Gateway.Hosting;
+
+/// <summary>How the gateway finds silos and guards its edges (section <c>Switchboard:Gateway</c>).</summary>
+public sealed class GatewayHostOptions : IValidatableObject
+{
+    public const string SectionName = "Switchboard:Gateway";
+
+    /// <summary>Orleans cluster id of the silos (as their <c>Switchboard:Silo:ClusterId</c>). Default <c>switchboard</c>.</summary>
+    [Required]
+    public string ClusterId { get; set; } = "switchboard";
+
+    /// <summary>Orleans service id of the silos. Default <c>switchboard</c>.</summary>
+    [Required]
+    public string ServiceId { get; set; } = "switchboard";
+
+    /// <summary>How often the gateway asks the cluster for its active silos. Default 1 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan DiscoveryPeriod { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long one discovery question may take before it counts as failed. Default 5 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.500", "00:01:00")]
+    public TimeSpan DiscoveryTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Silo base URLs (e.g. <c>http://127.0.0.1:5000</c>) used instead of discovery, and only when
+    /// <c>ConnectionStrings:Redis</c> is not set: for the embedded single silo.
+    /// </summary>
+    public string[] Silos { get; set; } = [];
+
+    /// <summary>Origins allowed to open sockets at <c>/ws</c> (exact match). Empty allows any; requests without Origin are always allowed.</summary>
+    public string[] AllowedOrigins { get; set; } = [];
+
+    /// <summary>How long a proxied request or WebSocket may stay idle before it is cut. Default 100 s (YARP's); silo keep-alives must be well under it.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan ActivityTimeout { get; set; } = TimeSpan.FromSeconds(100);
+
+    /// <summary>Period of the active health checks on each silo's <c>/health/ready</c>. Default 2 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan HealthCheckInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long one active health check may take. Default 1 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan HealthCheckTimeout { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long a silo marked unhealthy by passive checks (failed forwards) is left out before it is tried again. Default 5 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan ReactivationPeriod { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long opening a connection to a silo may take. Default 3 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// When no <c>Kestrel:Endpoints</c> are configured: listen on <see cref="HttpsUrl"/> with a self-signed
+    /// certificate made at start (development and tests). Default false.
+    /// </summary>
+    public bool SelfSignedCertificate { get; set; }
+
+    /// <summary>Where the self-signed listener listens. Default <c>https://127.0.0.1:8443</c>; port 0 picks a free one.</summary>
+    [Required]
+    public string HttpsUrl { get; set; } = "https://127.0.0.1:8443";
+
+    /// <summary>How long stopping may take; open sockets are aborted at once when stopping starts. Default 5 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        foreach (var silo in Silos)
+        {
+            if (!Uri.TryCreate(silo, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+            {
+                yield return new ValidationResult($"{SectionName}:Silos: '{silo}' is not an http(s) URL.", [nameof(Silos)]);
+            }
+        }
+
+        if (!Uri.TryCreate(HttpsUrl, UriKind.Absolute, out var https) || https.Scheme != "https")
+        {
+            yield return new ValidationResult($"{SectionName}:HttpsUrl: '{HttpsUrl}' is not an https URL.", [nameof(HttpsUrl)]);
+        }
+
+        foreach (var origin in AllowedOrigins)
+        {
+            if (!Uri.TryCreate(origin, UriKind.Absolute, out _))
+            {
+                yield return new ValidationResult($"{SectionName}:AllowedOrigins: '{origin}' is not an origin such as https://app.example.com.", [nameof(AllowedOrigins)]);
+            }
+        }
+    }
+}

@@ -1,0 +1,120 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Switchboard.Gateway.Diagnostics;
+using Switchboard.Gateway.Discovery;
+using Switchboard.Gateway.Edges;
+using Switchboard.Gateway.Endpoints;
+using Switchboard.Gateway.Proxy;
+using Switchboard.Messaging;
+using Yarp.ReverseProxy.Configuration;
+using Yarp.ReverseProxy.Forwarder;
+using Yarp.ReverseProxy.Health;
+using Yarp.ReverseProxy.Model;
+
+namespace Switchboard.Gateway.Hosting;
+
+/// <summary>Composition of the gateway: TLS, discovery, the proxy and its edges, health and diagnostics.</summary>
+public static class GatewayHosting
+{
+    public static WebApplicationBuilder AddSwitchboardGateway(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+
+        // Request lines and proxied URLs carry the query string (?access_token=...): never at Information.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Routing.EndpointMiddleware", LogLevel.Warning);
+        builder.Logging.AddFilter("Yarp.ReverseProxy.Forwarder", LogLevel.Warning);
+
+        var discoverFromCluster = !string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString("Redis"));
+        services.AddOptions<GatewayHostOptions>()
+            .BindConfiguration(GatewayHostOptions.SectionName)
+            .ValidateDataAnnotations()
+            .Validate(o => discoverFromCluster || o.Silos.Length > 0,
+                $"Set ConnectionStrings:Redis (silos from cluster membership) or {GatewayHostOptions.SectionName}:Silos (a fixed list).")
+            .ValidateOnStart();
+        services.AddOptions<HostOptions>().Configure<IOptions<GatewayHostOptions>>((host, gateway) => host.ShutdownTimeout = gateway.Value.ShutdownTimeout);
+
+        var gateway = builder.Configuration.GetSection(GatewayHostOptions.SectionName).Get<GatewayHostOptions>() ?? new GatewayHostOptions();
+        GatewayTls.Configure(builder, gateway);
+
+        services.TryAddSingleton(TimeProvider.System);
+        if (discoverFromCluster)
+        {
+            services.AddSingleton<ClusterDirectorySource>();
+            services.AddSingleton<ISiloSource>(sp => sp.GetRequiredService<ClusterDirectorySource>());
+            services.AddHostedService(sp => sp.GetRequiredService<ClusterDirectorySource>());
+        }
+        else
+        {
+            services.AddSingleton<ISiloSource, StaticSiloSource>();
+        }
+
+        services.AddSingleton<SiloProxyConfigProvider>();
+        services.AddSingleton<IProxyConfigProvider>(sp => sp.GetRequiredService<SiloProxyConfigProvider>());
+        services.AddSingleton<DestinationDiscovery>();
+        services.AddHostedService(sp => sp.GetRequiredService<DestinationDiscovery>());
+        services.AddSingleton<ProxiedSockets>();
+        services.AddHostedService(sp => sp.GetRequiredService<ProxiedSockets>());
+        services.AddSingleton<OriginPolicy>();
+        services.AddMetrics();
+        services.AddSingleton<GatewayMetrics>();
+
+        services.AddReverseProxy();
+        services.AddSingleton<IForwarderHttpClientFactory, SiloHttpClientFactory>();
+        services.AddOptions<TransportFailureRateHealthPolicyOptions>().Configure<IOptions<GatewayHostOptions>>((passive, gateway) =>
+        {
+            // A few failed forwards are enough: after a kill every reconnect to that silo fails at once. YARP
+            // reactivates no sooner than the detection window ends, so the window is the reactivation period.
+            passive.DetectionWindowSize = gateway.Value.ReactivationPeriod;
+            passive.MinimalTotalCountThreshold = 3;
+        });
+
+        services.AddGatewayHealthChecks();
+        services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
+            context.ProblemDetails.Extensions.TryAdd("code", (context.ProblemDetails.Status ?? 500) >= 500 ? ErrorCode.Unavailable.ToWire() : ErrorCode.BadRequest.ToWire()));
+        return builder;
+    }
+
+    public static WebApplication MapSwitchboardGateway(this WebApplication app)
+    {
+        app.Services.GetRequiredService<GatewayMetrics>();
+        if (app.Services.GetService<GatewayTls>() is { } tls)
+        {
+            GatewayLog.SelfSignedCertificate(app.Logger, app.Services.GetRequiredService<IOptions<GatewayHostOptions>>().Value.HttpsUrl, tls.SelfSignedCertificate.Thumbprint);
+        }
+
+        app.UseExceptionHandler();
+        app.MapHealthEndpoints();
+
+        var origins = app.Services.GetRequiredService<OriginPolicy>();
+        var sockets = app.Services.GetRequiredService<ProxiedSockets>();
+        app.MapReverseProxy(proxy =>
+        {
+            proxy.Use(async (context, next) =>
+            {
+                var proxied = context.GetReverseProxyFeature();
+                if (proxied.Route.Config.RouteId == GatewayRoutes.SocketRouteId && !await origins.CheckAsync(context))
+                {
+                    return;
+                }
+
+                if (proxied.AvailableDestinations.Count == 0)
+                {
+                    await Problems.Write(context, ErrorCode.Unavailable, "No silo is available yet; retry shortly.");
+                    return;
+                }
+
+                if (ProxiedSockets.IsUpgrade(context))
+                {
+                    await sockets.TrackAsync(context, () => next(context));
+                    return;
+                }
+
+                await next(context);
+            });
+            proxy.UseLoadBalancing();
+            proxy.UsePassiveHealthChecks();
+        });
+        return app;
+    }
+}

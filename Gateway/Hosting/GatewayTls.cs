@@ -1,0 +1,69 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+namespace Switchboard.Gateway.Hosting;
+
+/// <summary>
+/// Where the gateway listens for https/wss. Production configures Kestrel the standard way
+/// (<c>Kestrel:Endpoints:Https:Url</c> with <c>Certificate:Path</c> and <c>KeyPath</c> or <c>Password</c>).
+/// Without that, and with <c>Switchboard:Gateway:SelfSignedCertificate</c>, it makes a certificate for
+/// localhost and 127.0.0.1 at start and listens on <c>Switchboard:Gateway:HttpsUrl</c>.
+/// </summary>
+public sealed class GatewayTls
+{
+    private GatewayTls(X509Certificate2 certificate) => SelfSignedCertificate = certificate;
+
+    /// <summary>The certificate made at start, for clients (and tests) that pin it.</summary>
+    public X509Certificate2 SelfSignedCertificate { get; }
+
+    public static void Configure(WebApplicationBuilder builder, GatewayHostOptions options)
+    {
+        if (builder.Configuration.GetSection("Kestrel:Endpoints").GetChildren().Any() || !options.SelfSignedCertificate)
+        {
+            return;
+        }
+
+        var tls = new GatewayTls(CreateSelfSigned());
+        builder.Services.AddSingleton(tls);
+        var url = new Uri(options.HttpsUrl.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal));
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            void Https(ListenOptions listen)
+            {
+                listen.Protocols = HttpProtocols.Http1AndHttp2;
+                listen.UseHttps(tls.SelfSignedCertificate);
+            }
+
+            if (url.IsLoopback && url.HostNameType == UriHostNameType.Dns)
+            {
+                kestrel.ListenLocalhost(url.Port, Https);
+            }
+            else
+            {
+                kestrel.Listen(IPAddress.Parse(url.Host.Trim('[', ']')), url.Port, Https);
+            }
+        });
+    }
+
+    /// <summary>An ECDSA P-256 certificate for localhost, 127.0.0.1 and ::1, valid for a year, for server authentication.</summary>
+    public static X509Certificate2 CreateSelfSigned()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256);
+        var names = new SubjectAlternativeNameBuilder();
+        names.AddDnsName("localhost");
+        names.AddIpAddress(IPAddress.Loopback);
+        names.AddIpAddress(IPAddress.IPv6Loopback);
+        request.CertificateExtensions.Add(names.Build());
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(certificateAuthority: false, hasPathLengthConstraint: false, pathLengthConstraint: 0, critical: true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, critical: true));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1", "Server Authentication")], critical: false));
+        var now = DateTimeOffset.UtcNow;
+        using var created = request.CreateSelfSigned(now.AddMinutes(-5), now.AddYears(1));
+
+        // Reloaded from PKCS#12 so the private key is usable by SslStream on every platform.
+        return X509CertificateLoader.LoadPkcs12(created.Export(X509ContentType.Pkcs12), password: null);
+    }
+}
