@@ -1,0 +1,16 @@
+namespace Switchboard.Bench.Load;
+
+/// <summary>Run-wide counters for the progress line and the connection report; updated with Interlocked.</summary>
+internal sealed class TrafficCounters
+{
+    public long Sent;
+    public long Acked;
+    public long Failed;
+    public long Delivered;
+    public long Connected;
+    public long UnexpectedCloses;
+    public long ForeignFrames;
+    public long StaleFrames;
+    public long UnknownFrames;
+    public long UnmatchedErrors;
+}
