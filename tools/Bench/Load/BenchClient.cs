@@ -15,7 +15,7 @@ internal readonly record struct PendingSend(MessageBook Book, int N, byte[] To);
 internal sealed class BenchClient(int index, int target, LoadEngine engine)
 {
     private readonly Lock _sendLock = new();
-    private readonly TaskCompletionSource<string> _welcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource<string> _welcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly HashSet<long> _held = [];
     private Queue<PendingSend>? _backlog;
     private bool _busy;
@@ -50,15 +50,18 @@ internal sealed class BenchClient(int index, int target, LoadEngine engine)
     /// <summary>The node name of the welcome frame.</summary>
     public Task<string> Welcome => _welcome.Task;
 
+    /// <summary>Starts the receive loop of a new socket (a retried connect gets a fresh welcome to wait for).</summary>
     public void Start(ClientWebSocket socket)
     {
+        var welcome = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Volatile.Write(ref _welcome, welcome);
         Socket = socket;
-        ReceiveLoop = ReceiveLoopAsync(socket);
+        ReceiveLoop = ReceiveLoopAsync(socket, welcome);
     }
 
-    public void OnWelcome(ReadOnlySpan<byte> node) => _welcome.TrySetResult(Encoding.UTF8.GetString(node));
+    public void OnWelcome(ReadOnlySpan<byte> node) => Volatile.Read(ref _welcome).TrySetResult(Encoding.UTF8.GetString(node));
 
-    private async Task ReceiveLoopAsync(ClientWebSocket socket)
+    private async Task ReceiveLoopAsync(ClientWebSocket socket, TaskCompletionSource<string> welcome)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(1024);
         try
@@ -103,7 +106,7 @@ internal sealed class BenchClient(int index, int target, LoadEngine engine)
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
-            _welcome.TrySetException(new InvalidOperationException($"{User}: the socket closed before the welcome"));
+            welcome.TrySetException(new InvalidOperationException($"{User}: the socket closed before the welcome"));
             _control?.TrySetException(new InvalidOperationException($"{User}: the socket closed before the reply"));
         }
     }

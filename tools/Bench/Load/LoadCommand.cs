@@ -31,6 +31,7 @@ internal static class LoadCommand
             StartedUtc = DateTime.UtcNow,
             Targets = [.. options.Targets.Select(t => t.ToString().TrimEnd('/'))],
             Settings = Workloads.Settings(options),
+            GeneratorEnvironment = RuntimeTuning(),
         };
         var loadStart = ProcessMonitor.LoadAverage();
         var started = BenchClock.NowMicros();
@@ -133,6 +134,17 @@ internal static class LoadCommand
 
         return processes;
     }
+
+    /// <summary>DOTNET_* variables that tune the runtime (not the SDK's own: CLI, first-run, root).</summary>
+    private static List<string> RuntimeTuning() =>
+    [
+        .. Environment.GetEnvironmentVariables().Keys.Cast<string>()
+            .Where(k => (k.StartsWith("DOTNET_", StringComparison.Ordinal) || k.StartsWith("COMPlus_", StringComparison.Ordinal))
+                && !k.StartsWith("DOTNET_CLI", StringComparison.Ordinal) && !k.StartsWith("DOTNET_ROOT", StringComparison.Ordinal)
+                && k is not "DOTNET_NOLOGO" and not "DOTNET_GENERATE_ASPNET_CERTIFICATE" and not "DOTNET_SKIP_FIRST_TIME_EXPERIENCE")
+            .Order(StringComparer.Ordinal)
+            .Select(k => $"{k}={Environment.GetEnvironmentVariable(k)}"),
+    ];
 
     /// <summary>Otherwise busy: processes other than the watched ones and the generator used ≥ 0.1 core during the windows.</summary>
     private static MachineReport Machine(BenchReport report, double[] loadStart)

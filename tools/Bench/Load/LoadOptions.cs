@@ -123,16 +123,16 @@ internal sealed class LoadOptions
                     options.Clients = PositiveInt(name, Value());
                     break;
                 case "--duration":
-                    options.Duration = Seconds(name, Value());
+                    options.Duration = Number(name, Value());
                     break;
                 case "--warmup":
-                    options.Warmup = Seconds(name, Value(), allowZero: true);
+                    options.Warmup = Number(name, Value(), allowZero: true);
                     break;
                 case "--grace":
-                    options.Grace = Seconds(name, Value(), allowZero: true);
+                    options.Grace = Number(name, Value(), allowZero: true);
                     break;
                 case "--rate":
-                    options.Rate = Seconds(name, Value());
+                    options.Rate = Number(name, Value());
                     break;
                 case "--groups":
                     options.Groups = PositiveInt(name, Value());
@@ -146,25 +146,25 @@ internal sealed class LoadOptions
 
                     break;
                 case "--group-rate":
-                    options.GroupRate = Seconds(name, Value());
+                    options.GroupRate = Number(name, Value());
                     break;
                 case "--steps":
-                    options.Steps = [.. Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => Seconds(name, s))];
+                    options.Steps = [.. Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => Number(name, s))];
                     break;
                 case "--step-duration":
-                    options.StepDuration = Seconds(name, Value());
+                    options.StepDuration = Number(name, Value());
                     break;
                 case "--p99-limit-ms":
-                    options.P99LimitMs = Seconds(name, Value());
+                    options.P99LimitMs = Number(name, Value());
                     break;
                 case "--min-delivered":
-                    options.MinDelivered = Seconds(name, Value(), allowZero: true);
+                    options.MinDelivered = Number(name, Value(), allowZero: true);
                     break;
                 case "--chunks":
                     options.Chunks = PositiveInt(name, Value());
                     break;
                 case "--settle":
-                    options.Settle = Seconds(name, Value(), allowZero: true);
+                    options.Settle = Number(name, Value(), allowZero: true);
                     break;
                 case "--connect-parallel":
                     options.ConnectParallel = PositiveInt(name, Value());
@@ -227,7 +227,7 @@ internal sealed class LoadOptions
             ? n
             : throw new UsageException($"{name} expects a positive integer, not '{value}'");
 
-    private static double Seconds(string name, string value, bool allowZero = false) =>
+    private static double Number(string name, string value, bool allowZero = false) =>
         double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && (d > 0 || (allowZero && d == 0)) && double.IsFinite(d)
             ? d
             : throw new UsageException($"{name} expects a {(allowZero ? "non-negative" : "positive")} number, not '{value}'");

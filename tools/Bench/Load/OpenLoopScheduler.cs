@@ -8,8 +8,8 @@ internal sealed record ScheduleResult(long WindowStartMicros, long WindowEndMicr
 
 /// <summary>
 /// Open loop: one dedicated thread sends message k at start + k / rate whatever the acks do (not one timer per
-/// client). It wakes about every millisecond and sends everything that has come due, so a late wake-up sends a
-/// short burst instead of dropping messages; the lag is recorded per message.
+/// client). It sleeps until the next message is due (a millisecond at least) and sends everything that has come
+/// due, so a late wake-up sends a short burst instead of dropping messages; the lag is recorded per message.
 /// </summary>
 internal static class OpenLoopScheduler
 {
@@ -67,7 +67,9 @@ internal static class OpenLoopScheduler
 
             if (k < total)
             {
-                Thread.Sleep(1);
+                // Until the next message is due (at least the ~1 ms the OS timer gives, at most 50 ms).
+                var wait = (start + (long)(k * period) - BenchClock.NowMicros()) / 1000;
+                Thread.Sleep((int)Math.Clamp(wait, 1, 50));
             }
         }
 

@@ -32,6 +32,7 @@ internal static class ReportWriter
         text.AppendLine();
         text.AppendLine($"== {report.Title} · {report.Mode} · {string.Join(", ", report.Targets)}{(report.Label is null ? string.Empty : $" · {report.Label}")}");
         text.AppendLine($"   {string.Join(", ", report.Settings.Select(s => $"{s.Key} {FormatSetting(s.Value)}"))}");
+        text.AppendLine($"   generator runtime: {(report.GeneratorEnvironment.Count == 0 ? "defaults" : string.Join(" ", report.GeneratorEnvironment))}");
         if (report.Connections is { } connections)
         {
             text.AppendLine($"   clients by node: {string.Join(", ", connections.ClientsByNode.Select(n => $"{n.Key} {n.Value}"))}");

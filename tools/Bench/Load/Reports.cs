@@ -22,6 +22,9 @@ internal sealed class BenchReport
 
     public required Dictionary<string, object> Settings { get; init; }
 
+    /// <summary>The generator's own runtime tuning (DOTNET_* variables it ran with); the servers are not touched.</summary>
+    public List<string> GeneratorEnvironment { get; init; } = [];
+
     public MachineReport? Machine { get; set; }
 
     public ConnectionReport? Connections { get; set; }

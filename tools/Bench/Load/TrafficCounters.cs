@@ -1,6 +1,9 @@
 namespace Switchboard.Bench.Load;
 
-/// <summary>Run-wide counters for the progress line and the connection report; updated with Interlocked.</summary>
+/// <summary>
+/// Run-wide counters for the progress line and the connection report. Public fields, not properties: every
+/// update is an Interlocked operation on a ref to the field.
+/// </summary>
 internal sealed class TrafficCounters
 {
     public long Sent;
