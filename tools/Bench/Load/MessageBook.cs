@@ -207,48 +207,39 @@ internal sealed class MessageBook
         var sender = _sender[n];
         var target = _target[n];
         var inTime = nowMicros <= Volatile.Read(ref _deadlineMicros);
-        bool firstCopy;
-        if (_groups is null)
+
+        // A direct message is for its target only; a group message for every member but the sender, whose
+        // sending connection gets the ack instead.
+        var recipient = _groups is null ? client.Index == target : client.Group == target && client.Index != sender;
+        if (!recipient)
         {
-            if (client.Index != target)
-            {
-                Interlocked.Increment(ref _misroutes);
-                return;
-            }
-
-            if (!frame.To.SequenceEqual(client.AddressUtf8))
-            {
-                Interlocked.Increment(ref _inconsistent);
-            }
-
-            // 1: delivered in time, 2: late; anything but 0 before means this is a second copy.
-            firstCopy = Interlocked.CompareExchange(ref _delivered[n], inTime ? 1 : 2, 0) == 0;
+            Interlocked.Increment(ref _misroutes);
+            return;
         }
-        else
+
+        if (!frame.To.SequenceEqual(_groups is null ? client.AddressUtf8 : _groups.AddressUtf8[target]))
         {
-            // The sender's sending connection gets the ack, never the message.
-            if (client.Group != target || client.Index == sender)
-            {
-                Interlocked.Increment(ref _misroutes);
-                return;
-            }
-
-            if (!frame.To.SequenceEqual(_groups.AddressUtf8[target]))
-            {
-                Interlocked.Increment(ref _inconsistent);
-            }
-
-            var mask = 1L << (client.GroupSlot & 63);
-            var previous = Interlocked.Or(ref _groupBits![((long)n * _words) + (client.GroupSlot >> 6)], mask);
-            firstCopy = (previous & mask) == 0;
+            Interlocked.Increment(ref _inconsistent);
         }
 
         // What PROTOCOL.md tells clients to dedupe by: (conversation, seq), per client. A second message under
         // a seq the client already holds is dropped by a real client, so it counts as a duplicate too.
         var conversationKey = _groups is null ? sender : _clients.Length + target;
+        bool firstCopy;
         if (!client.TryRemember(conversationKey, frame.Seq))
         {
             firstCopy = false;
+        }
+        else if (_groups is null)
+        {
+            // 1: delivered in time, 2: late; anything but 0 before means this message came twice.
+            firstCopy = Interlocked.CompareExchange(ref _delivered[n], inTime ? 1 : 2, 0) == 0;
+        }
+        else
+        {
+            var mask = 1L << (client.GroupSlot & 63);
+            var previous = Interlocked.Or(ref _groupBits![((long)n * _words) + (client.GroupSlot >> 6)], mask);
+            firstCopy = (previous & mask) == 0;
         }
 
         if (!firstCopy)
@@ -278,7 +269,7 @@ internal sealed class MessageBook
         Interlocked.Increment(ref _counters.Delivered);
         if (IsMeasured(n))
         {
-            Latency.Add(nowMicros - frame.SentMicros);
+            Latency.Add(nowMicros - (frame.SentMicros != 0 ? frame.SentMicros : _sendMicros[n]));
         }
     }
 
