@@ -1,8 +1,11 @@
 using Switchboard.Bench;
+using Switchboard.Bench.Load;
 
 // Switchboard's benchmark. Workloads:
 //   cluster-path [pairs] [messages-per-pair] [concurrency]   the grain path across two in-process silos
 //   log-append CONNECTION_STRING [conversations] [messages] [writers] [max-batch]   MariaDB group commit
+//   w1 | w2 | w3 | w4 [options]   BENCHMARKS.md's workloads against a running cluster, over the public protocol
+//   summary FILE.json...          medians with min–max over several w* reports
 var workload = args.Length > 0 ? args[0] : "cluster-path";
 int Arg(int index, int fallback) => args.Length > index && int.TryParse(args[index], out var value) ? value : fallback;
 
@@ -10,6 +13,8 @@ return workload switch
 {
     "cluster-path" => await ClusterPathBenchmark.RunAsync(pairs: Arg(1, 100), messagesPerPair: Arg(2, 100), concurrency: Arg(3, 16)),
     "log-append" when args.Length > 1 => await LogAppendBenchmark.RunAsync(args[1], conversations: Arg(2, 200), messagesPerConversation: Arg(3, 50), writers: Arg(4, 2), maxBatch: Arg(5, 256)),
+    "w1" or "w2" or "w3" or "w4" => await LoadCommand.RunAsync(workload, args[1..]),
+    "summary" => ReportSummary.Run(args[1..]),
     _ => Usage(),
 };
 
@@ -17,5 +22,7 @@ static int Usage()
 {
     Console.Error.WriteLine("usage: dotnet run -c Release --project tools/Bench -- cluster-path [pairs=100] [messages-per-pair=100] [concurrency=16]");
     Console.Error.WriteLine("       dotnet run -c Release --project tools/Bench -- log-append CONNECTION_STRING [conversations=200] [messages=50] [writers=2] [max-batch=256]");
+    Console.Error.WriteLine("       dotnet run -c Release --project tools/Bench -- w1|w2|w3|w4 [options]   (tools/Bench/run.sh runs them all)");
+    Console.Error.WriteLine(LoadOptions.Usage);
     return 2;
 }

@@ -1,0 +1,241 @@
+using System.Buffers;
+using System.Net.WebSockets;
+using System.Text;
+
+namespace Switchboard.Bench.Load;
+
+/// <summary>A message waiting for its client's previous send to finish.</summary>
+internal readonly record struct PendingSend(MessageBook Book, int N, byte[] To);
+
+/// <summary>
+/// One simulated client: one WebSocket authenticated as <c>u&lt;index&gt;</c>, one receive loop with a pooled
+/// buffer, and a send path that writes one frame at a time (a socket takes one send at a time; a send that
+/// finds the previous one still running waits in a small queue instead of blocking the scheduler).
+/// </summary>
+internal sealed class BenchClient(int index, int target, LoadEngine engine)
+{
+    private readonly Lock _sendLock = new();
+    private TaskCompletionSource<string> _welcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly HashSet<long> _held = [];
+    private Queue<PendingSend>? _backlog;
+    private bool _busy;
+    private byte[]? _frame;
+    private byte[]? _controlId;
+    private TaskCompletionSource<string?>? _control;
+
+    public int Index { get; } = index;
+
+    /// <summary>The index of the target URL this client connects to (client i to target i mod k).</summary>
+    public int Target { get; } = target;
+
+    public string User { get; } = $"u{index}";
+
+    public byte[] UserUtf8 { get; } = Encoding.UTF8.GetBytes($"u{index}");
+
+    /// <summary><c>user:u&lt;index&gt;</c>, the <c>to</c> of a direct message to this client.</summary>
+    public byte[] AddressUtf8 { get; } = Encoding.UTF8.GetBytes($"user:u{index}");
+
+    /// <summary>The index of the node (silo) that welcomed this client; -1 before the welcome.</summary>
+    public int Node { get; set; } = -1;
+
+    /// <summary>W2: the client's group and its slot among the group's members; -1 outside W2.</summary>
+    public int Group { get; set; } = -1;
+
+    public int GroupSlot { get; set; } = -1;
+
+    public ClientWebSocket? Socket { get; private set; }
+
+    public Task ReceiveLoop { get; private set; } = Task.CompletedTask;
+
+    /// <summary>The node name of the welcome frame.</summary>
+    public Task<string> Welcome => _welcome.Task;
+
+    /// <summary>Starts the receive loop of a new socket (a retried connect gets a fresh welcome to wait for).</summary>
+    public void Start(ClientWebSocket socket)
+    {
+        var welcome = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Volatile.Write(ref _welcome, welcome);
+        Socket = socket;
+        ReceiveLoop = ReceiveLoopAsync(socket, welcome);
+    }
+
+    public void OnWelcome(ReadOnlySpan<byte> node) => Volatile.Read(ref _welcome).TrySetResult(Encoding.UTF8.GetString(node));
+
+    private async Task ReceiveLoopAsync(ClientWebSocket socket, TaskCompletionSource<string> welcome)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(1024);
+        try
+        {
+            while (true)
+            {
+                var count = 0;
+                ValueWebSocketReceiveResult result;
+                do
+                {
+                    if (count == buffer.Length)
+                    {
+                        var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                        buffer.AsSpan(0, count).CopyTo(larger);
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = larger;
+                    }
+
+                    result = await socket.ReceiveAsync(buffer.AsMemory(count), CancellationToken.None);
+                    if (result.MessageType == WebSocketMessageType.Close)
+                    {
+                        engine.OnClosed(this, (int?)socket.CloseStatus, socket.CloseStatusDescription);
+                        if (socket.State == WebSocketState.CloseReceived)
+                        {
+                            await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, string.Empty, CancellationToken.None);
+                        }
+
+                        return;
+                    }
+
+                    count += result.Count;
+                }
+                while (!result.EndOfMessage);
+
+                engine.OnFrame(this, buffer.AsSpan(0, count), BenchClock.NowMicros());
+            }
+        }
+        catch (Exception exception) when (exception is WebSocketException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+        {
+            engine.OnClosed(this, null, exception.Message);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            welcome.TrySetException(new InvalidOperationException($"{User}: the socket closed before the welcome"));
+            _control?.TrySetException(new InvalidOperationException($"{User}: the socket closed before the reply"));
+        }
+    }
+
+    /// <summary>
+    /// Receive loop only: records that this client holds <paramref name="seq"/> of a conversation (the peer's
+    /// client index for a direct conversation, clients + group index for a group); false when it already did.
+    /// </summary>
+    public bool TryRemember(int conversationKey, long seq) => _held.Add(((long)conversationKey << 36) | (seq & ((1L << 36) - 1)));
+
+    /// <summary>Sends a setup request (join, leave) and waits for its reply: null for an ack, else the error code.</summary>
+    public async Task<string?> RequestAsync(string id, string json, TimeSpan timeout)
+    {
+        var socket = Socket ?? throw new InvalidOperationException($"{User} is not connected");
+        var reply = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Volatile.Write(ref _control, reply);
+        Volatile.Write(ref _controlId, Encoding.UTF8.GetBytes(id));
+        await socket.SendAsync(Encoding.UTF8.GetBytes(json), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+        return await reply.Task.WaitAsync(timeout);
+    }
+
+    /// <summary>True when <paramref name="id"/> answers this client's setup request.</summary>
+    public bool TryCompleteRequest(ReadOnlySpan<byte> id, ReadOnlySpan<byte> errorCode)
+    {
+        var expected = Volatile.Read(ref _controlId);
+        if (expected is null || !id.SequenceEqual(expected))
+        {
+            return false;
+        }
+
+        Volatile.Write(ref _controlId, null);
+        Volatile.Read(ref _control)?.TrySetResult(errorCode.IsEmpty ? null : Encoding.UTF8.GetString(errorCode));
+        return true;
+    }
+
+    /// <summary>Scheduler: sends message <paramref name="n"/> now, or right after the send in progress.</summary>
+    public void Send(MessageBook book, int n, byte[] to)
+    {
+        var item = new PendingSend(book, n, to);
+        lock (_sendLock)
+        {
+            if (_busy)
+            {
+                (_backlog ??= new Queue<PendingSend>()).Enqueue(item);
+                return;
+            }
+
+            _busy = true;
+        }
+
+        SendLoop(item);
+    }
+
+    private void SendLoop(PendingSend item)
+    {
+        while (true)
+        {
+            var pending = StartSend(item);
+            if (!pending.IsCompleted)
+            {
+                _ = CompleteSendAsync(pending, item);
+                return;
+            }
+
+            try
+            {
+                pending.GetAwaiter().GetResult();
+            }
+            catch (Exception exception)
+            {
+                item.Book.MarkSendFailed(item.N, SendFailure(exception));
+            }
+
+            if (!TryTakeNext(out item))
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task CompleteSendAsync(ValueTask pending, PendingSend item)
+    {
+        try
+        {
+            await pending;
+        }
+        catch (Exception exception)
+        {
+            item.Book.MarkSendFailed(item.N, SendFailure(exception));
+        }
+
+        if (TryTakeNext(out var next))
+        {
+            SendLoop(next);
+        }
+    }
+
+    private bool TryTakeNext(out PendingSend item)
+    {
+        lock (_sendLock)
+        {
+            if (_backlog is { Count: > 0 })
+            {
+                item = _backlog.Dequeue();
+                return true;
+            }
+
+            _busy = false;
+            item = default;
+            return false;
+        }
+    }
+
+    /// <summary>Writes the frame and stamps the send time last, just before the bytes go to the socket.</summary>
+    private ValueTask StartSend(in PendingSend item)
+    {
+        var frame = _frame ??= new byte[SendFrame.MaxLength];
+        var now = BenchClock.NowMicros();
+        var length = SendFrame.Write(frame, engine.RunTagUtf8, item.Book.Segment, item.N, item.To, now);
+        item.Book.MarkSent(item.N, now);
+        try
+        {
+            return Socket!.SendAsync(frame.AsMemory(0, length), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+        }
+        catch (Exception exception)
+        {
+            return ValueTask.FromException(exception);
+        }
+    }
+
+    private static string SendFailure(Exception exception) => $"socket send failed ({exception.GetType().Name})";
+}

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Runs BENCHMARKS.md's workloads W1–W4 against the local cluster (deploy/local/cluster.sh) with the load
+# generator in tools/Bench: each workload 3 times with clients straight to the silos and, when
+# `cluster.sh status` lists a `gateway PID URL` line, 3 times through the gateway over wss. Then it prints,
+# per workload and path, the median with min–max of every figure, read back from the JSON reports.
+#
+# Usage: tools/Bench/run.sh [--quick] [--runs N] [--only w1,w2,...]
+#   --quick   a tiny version of everything (a smoke test of the generator, the cluster and this script)
+#   --runs N  runs per workload and path (default 3)
+#   --only    a subset of the workloads
+# Reports go to tools/Bench/results/<UTC time>/ (git-ignored). A cluster that is already running is used
+# as it is and left running; one this script starts is stopped at the end.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+cluster="$repo/deploy/local/cluster.sh"
+say() { printf '[run.sh %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+die() { printf 'run.sh: %s\n' "$*" >&2; exit 2; }
+
+quick=false
+runs=3
+only="w1,w2,w3,w4"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) quick=true ;;
+    --runs) [ $# -ge 2 ] || die "--runs needs a number"; runs=$2; shift ;;
+    --only) [ $# -ge 2 ] || die "--only needs a list"; only=$2; shift ;;
+    -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown option $1 (try --help)" ;;
+  esac
+  shift
+done
+[[ $runs =~ ^[1-9][0-9]*$ ]] || die "--runs expects a positive number, not '$runs'"
+
+# Workload options: BENCHMARKS.md's defaults, or tiny ones for --quick.
+declare -A args
+if $quick; then
+  args[w1]="--clients 20 --duration 3 --warmup 1 --grace 3"
+  args[w2]="--groups 2 --members 6 --duration 3 --warmup 1 --grace 3"
+  args[w3]="--clients 20 --steps 50,100 --step-duration 2 --warmup 1 --grace 3"
+  args[w4]="--clients 100 --chunks 4 --settle 1"
+else
+  args[w1]=""
+  args[w2]=""
+  args[w3]=""
+  args[w4]=""
+fi
+workloads=()
+for w in ${only//,/ }; do
+  [ -n "${args[$w]+x}" ] || die "--only: unknown workload '$w' (w1, w2, w3, w4)"
+  workloads+=("$w")
+done
+
+# Built into its own folder: building into Silo/bin/Release would overwrite the assemblies of silos that
+# cluster.sh runs from there.
+build="$repo/artifacts/bench-build"
+say "building tools/Bench (Release) into $(realpath --relative-to="$repo" "$build")"
+dotnet build "$repo/tools/Bench" -c Release --artifacts-path "$build" -nologo -v quiet 9>&- >/dev/null ||
+  die "the build failed: dotnet build tools/Bench -c Release"
+bench="$build/bin/Bench/release/Switchboard.Bench.dll"
+[ -f "$bench" ] || die "the build did not produce $bench"
+
+started_cluster=false
+if bash "$cluster" status >/dev/null 2>&1; then
+  say "the local cluster is already running: using it as it is (and leaving it running)"
+else
+  say "starting the local cluster: bash deploy/local/cluster.sh up"
+  bash "$cluster" up
+  started_cluster=true
+fi
+stop_cluster() {
+  if $started_cluster; then
+    say "stopping the cluster this script started: bash deploy/local/cluster.sh down"
+    bash "$cluster" down || true
+  fi
+}
+trap stop_cluster EXIT
+
+status=$(bash "$cluster" status || true)
+printf '%s\n' "$status" | sed 's/^/    /'
+silos=$(awk '$1 ~ /^silo-/ && $2 != "-" { sub(/^http/, "ws", $3); printf "%s%s", sep, $3; sep = "," }' <<<"$status")
+gateway=$(awk '$1 == "gateway" && $2 != "-" { sub(/^http/, "ws", $3); print $3 }' <<<"$status")
+[ -n "$silos" ] || die "no running silo in 'cluster.sh status'"
+
+paths=(direct)
+if [ -n "$gateway" ]; then
+  paths+=(gateway)
+  say "gateway found at $gateway: every workload runs straight to the silos, then through the gateway"
+else
+  say "the gateway is not available (no 'gateway PID URL' line in cluster.sh status): skipping the runs through it"
+fi
+
+# The generator (only it: the servers run with defaults) completes socket operations on the epoll thread and
+# does not spin idle thread-pool threads: about half its CPU per message on a shared 2-core machine. Each
+# report lists these under generatorEnvironment.
+generator_env=(DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0)
+
+results="$here/results/$(date -u +%Y%m%d-%H%M%S)$($quick && echo -quick)"
+mkdir -p "$results"
+say "reports go to $(realpath --relative-to="$repo" "$results")/; load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
+failures=0
+for path in "${paths[@]}"; do
+  if [ "$path" = direct ]; then
+    targets=(--targets "$silos")
+  else
+    targets=(--targets "$gateway" --insecure)
+  fi
+  for w in "${workloads[@]}"; do
+    for ((run = 1; run <= runs; run++)); do
+      out="$results/$w-$path-$run.json"
+      read -r -a options <<<"${args[$w]}"
+      cmd=(env "${generator_env[@]}" dotnet "$bench" "$w" "${targets[@]}" --discover ${options[@]+"${options[@]}"} --label "$path run $run of $runs" --out "$out")
+      say "$w $path, run $run of $runs: ${cmd[*]//"$repo/"/}"
+      if ! "${cmd[@]}"; then
+        failures=$((failures + 1))
+        say "$w $path run $run reported problems (see above and $(basename "$out"))"
+      fi
+    done
+  done
+done
+
+say "summary over the runs (median [min–max]); reports in $(realpath --relative-to="$repo" "$results")/"
+dotnet "$bench" summary "$results"/*.json
+if ((failures > 0)); then
+  say "$failures run(s) reported problems"
+  exit 1
+fi
+say "all runs clean"
