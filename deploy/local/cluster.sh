@@ -282,10 +282,11 @@ start_mariadb() {
     mv "$MARIADB_DIR/data.init" "$MARIADB_DIR/data"
   fi
   # innodb_flush_log_at_trx_commit stays at its default (1): a commit survives a crash. --skip-name-resolve:
-  # a TCP client from 127.0.0.1 must not pass for root@localhost (socket only).
+  # a TCP client from 127.0.0.1 must not pass for root@localhost (socket only). --max-connections: room
+  # for every silo's pool (Maximum Pool Size below) with a margin; the default 151 is less than two pools.
   start_process mariadb mariadbd --no-defaults --datadir="$MARIADB_DIR/data" --socket="$MARIADB_SOCKET" \
     --pid-file="$MARIADB_DIR/mysqld.pid" --port="$MARIADB_PORT" --bind-address=127.0.0.1 "$user_option" \
-    --skip-log-bin --skip-name-resolve
+    --skip-log-bin --skip-name-resolve --max-connections=500
   wait_for mariadb 60 mariadb_ready
   say "mariadb is ready on 127.0.0.1:$MARIADB_PORT (data in $(rel "$MARIADB_DIR/data"))"
 }
@@ -357,7 +358,7 @@ cluster_id() {
 start_silos() {
   local password=$1 signing_key=$2 cluster=$3 i name all=()
   export ConnectionStrings__Redis="127.0.0.1:$REDIS_PORT"
-  export ConnectionStrings__MySql="Server=127.0.0.1;Port=$MARIADB_PORT;Database=$DATABASE;User ID=$DB_USER;Password=$password"
+  export ConnectionStrings__MySql="Server=127.0.0.1;Port=$MARIADB_PORT;Database=$DATABASE;User ID=$DB_USER;Password=$password;Maximum Pool Size=100"
   export Switchboard__Auth__SigningKey="$signing_key"
   export Switchboard__Auth__DevTokens=true
   export Switchboard__Silo__ClusterId="$cluster"
