@@ -5,7 +5,8 @@
 # allow list) still start one in-process.
 #
 # Usage: tools/conformance.sh [BASE_URL ...]
-#   default: the local cluster of deploy/local/cluster.sh (http://127.0.0.1:5001 and :5002)
+#   default: the local cluster of deploy/local/cluster.sh (http://127.0.0.1:5001 and :5002);
+#   through its gateway: tools/conformance.sh https://127.0.0.1:8443
 #   SWITCHBOARD_TEST_SIGNING_KEY: the cluster's token key (default: the local cluster's)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,8 +23,14 @@ if [ -z "$key" ]; then
   exit 2
 fi
 
+# A gateway with the local self-signed certificate: the test clients accept it (never for a real deployment).
+insecure=0
 for url in "${targets[@]}"; do
-  if ! curl -sf "$url/health/ready" >/dev/null; then
+  case "$url" in https://127.0.0.1*|https://localhost*) insecure=1 ;; esac
+done
+
+for url in "${targets[@]}"; do
+  if ! curl -sfk "$url/health/ready" >/dev/null; then
     echo "conformance: $url/health/ready does not answer 200; is the cluster up (deploy/local/cluster.sh up)?" >&2
     exit 2
   fi
@@ -35,7 +42,7 @@ say "building the tests"
 dotnet build Tests -c Release -nologo -v quiet
 say "running the protocol tests against ${targets[*]}"
 status=0
-SWITCHBOARD_TEST_TARGETS=$(IFS=,; echo "${targets[*]}") SWITCHBOARD_TEST_SIGNING_KEY="$key" \
+SWITCHBOARD_TEST_TARGETS=$(IFS=,; echo "${targets[*]}") SWITCHBOARD_TEST_SIGNING_KEY="$key" SWITCHBOARD_TEST_INSECURE=$insecure \
   dotnet test Tests -c Release --no-build -nologo \
   --filter "FullyQualifiedName~Switchboard.Tests.WebSockets|FullyQualifiedName~Switchboard.Tests.Endpoints" \
   --logger "trx;LogFileName=conformance.trx" --results-directory "$results" || status=$?

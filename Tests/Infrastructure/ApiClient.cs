@@ -8,7 +8,9 @@ namespace Switchboard.Tests.Infrastructure;
 /// <param name="handler">Optional: e.g. one that accepts the gateway's self-signed certificate.</param>
 public sealed class ApiClient(Uri baseAddress, HttpMessageHandler? handler = null) : IDisposable
 {
-    private readonly HttpClient _http = new(handler ?? new SocketsHttpHandler(), disposeHandler: true) { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
+    private readonly HttpClient _http = new(
+        handler ?? new SocketsHttpHandler { SslOptions = { RemoteCertificateValidationCallback = TestTargets.CertificateValidation } },
+        disposeHandler: true) { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
 
     public Uri BaseAddress => baseAddress;
 

@@ -45,6 +45,7 @@ public sealed class SocketClient : IAsyncDisposable
     /// <param name="http2">Open the socket with an HTTP/2 extended CONNECT instead of an HTTP/1.1 upgrade (wss only).</param>
     public static async Task<SocketClient> ConnectAsync(Uri baseAddress, string token, bool useQuery = false, string? origin = null, RemoteCertificateValidationCallback? certificateValidation = null, bool http2 = false)
     {
+        certificateValidation ??= TestTargets.CertificateValidation;
         var socket = new ClientWebSocket();
         socket.Options.KeepAliveInterval = TimeSpan.Zero;
         HttpMessageInvoker? invoker = null;
@@ -97,6 +98,7 @@ public sealed class SocketClient : IAsyncDisposable
     /// <summary>Tries to connect and returns the HTTP status of a refused upgrade (or 101).</summary>
     public static async Task<int> TryConnectStatusAsync(Uri baseAddress, string? token, string? origin = null, bool useQuery = false, RemoteCertificateValidationCallback? certificateValidation = null)
     {
+        certificateValidation ??= TestTargets.CertificateValidation;
         using var socket = new ClientWebSocket();
         socket.Options.CollectHttpResponseDetails = true;
         socket.Options.RemoteCertificateValidationCallback = certificateValidation;

@@ -16,4 +16,11 @@ public static class TestTargets
     public static bool IsExternal => Urls.Count > 0;
 
     public static string? SigningKey { get; } = Environment.GetEnvironmentVariable("SWITCHBOARD_TEST_SIGNING_KEY") is { Length: > 0 } key ? key : null;
+
+    /// <summary>
+    /// With <c>SWITCHBOARD_TEST_INSECURE=1</c> (a gateway with a self-signed certificate), clients accept any
+    /// server certificate; otherwise null, the platform's validation.
+    /// </summary>
+    public static System.Net.Security.RemoteCertificateValidationCallback? CertificateValidation { get; } =
+        Environment.GetEnvironmentVariable("SWITCHBOARD_TEST_INSECURE") == "1" ? (_, _, _, _) => true : null;
 }

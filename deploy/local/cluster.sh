@@ -31,6 +31,12 @@ SECRET_DIR="$DATA_DIR/secrets"
 MARIADB_DIR="$DATA_DIR/mariadb"
 MARIADB_SOCKET="$MARIADB_DIR/mysqld.sock"
 SILO_DLL="$repo/Silo/bin/Release/net10.0/Switchboard.Silo.dll"
+GATEWAY_DLL="$repo/Gateway/bin/Release/net10.0/Switchboard.Gateway.dll"
+GATEWAY_PORT="${SB_GATEWAY_HTTPS_PORT:-8443}"
+ENV_DIR="$DATA_DIR/env"
+TLS_DIR="$DATA_DIR/tls"
+# The command the systemd units run (deploy/reference/systemd): the local cluster runs it too.
+RUN="$repo/deploy/reference/bin/switchboard-run"
 DATABASE=switchboard
 DB_USER=switchboard
 
@@ -72,8 +78,8 @@ define_processes() {
     register "silo-$i" "http://127.0.0.1:$http" Switchboard.Silo.dll 3 10 "http://127.0.0.1:$http/health/ready" \
       "$http" "$(silo_port "$i")" "$(silo_gateway_port "$i")"
   done
-  # Gateway hook (a later issue): stage 4 stops before the silos.
-  # register gateway "https://127.0.0.1:8443" Switchboard.Gateway.dll 4 10 "https://127.0.0.1:8443/health/ready" 8443
+  # Stage 4: the gateway stops before the silos.
+  register gateway "https://127.0.0.1:$GATEWAY_PORT" Switchboard.Gateway.dll 4 10 "https://127.0.0.1:$GATEWAY_PORT/health/ready" "$GATEWAY_PORT"
 }
 
 pid_file() { printf '%s/%s.pid' "$PID_DIR" "$1"; }
@@ -330,10 +336,59 @@ build_silo() {
     say "a silo is running: starting any missing one from the existing build (run down, then up, to rebuild)"
     return
   fi
-  say "building the Silo (dotnet build Silo -c Release)"
-  (cd "$repo" && dotnet build Silo -c Release -nologo -v quiet --disable-build-servers 9>&-) ||
+  say "building the Silo and the Gateway (dotnet build -c Release)"
+  (cd "$repo" && dotnet build Silo -c Release -nologo -v quiet --disable-build-servers 9>&- &&
+    dotnet build Gateway -c Release -nologo -v quiet --disable-build-servers 9>&-) ||
     die "the build failed"
   [ -f "$SILO_DLL" ] || die "the build did not produce $(rel "$SILO_DLL")"
+  [ -f "$GATEWAY_DLL" ] || die "the build did not produce $(rel "$GATEWAY_DLL")"
+}
+
+# write_env FILE KEY=VALUE...: an EnvironmentFile as the units read it (values with ';' in double quotes).
+write_env() {
+  local file=$1 pair
+  shift
+  mkdir -p "$ENV_DIR"
+  chmod 700 "$ENV_DIR"
+  : >"$file"
+  chmod 600 "$file"
+  for pair in "$@"; do
+    printf '%s="%s"\n' "${pair%%=*}" "${pair#*=}" >>"$file"
+  done
+}
+
+# A self-signed certificate for 127.0.0.1 and localhost, made once (PEM files, as the reference gateway reads).
+gateway_certificate() {
+  if [ ! -s "$TLS_DIR/gateway.crt" ] || [ ! -s "$TLS_DIR/gateway.key" ]; then
+    mkdir -p "$TLS_DIR"
+    chmod 700 "$TLS_DIR"
+    say "generating a self-signed certificate for the gateway ($(rel "$TLS_DIR")/gateway.crt)"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 825 -subj "/CN=localhost" \
+      -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -addext "extendedKeyUsage=serverAuth" \
+      -keyout "$TLS_DIR/gateway.key" -out "$TLS_DIR/gateway.crt" >/dev/null 2>&1 ||
+      die "openssl could not make the certificate"
+    chmod 600 "$TLS_DIR/gateway.key"
+  fi
+}
+
+start_gateway() {
+  local cluster=$1 env_file="$ENV_DIR/gateway.env"
+  if is_running gateway; then
+    say "gateway already running (pid $(pid_of gateway))"
+    return
+  fi
+  ensure_ports_free gateway
+  gateway_certificate
+  write_env "$env_file" \
+    "ConnectionStrings__Redis=127.0.0.1:$REDIS_PORT" \
+    "Switchboard__Gateway__ClusterId=$cluster" \
+    "Switchboard__Gateway__ServiceId=switchboard" \
+    "Switchboard__Gateway__SelfSignedCertificate=false" \
+    "Kestrel__Endpoints__Https__Url=https://127.0.0.1:$GATEWAY_PORT" \
+    "Kestrel__Endpoints__Https__Certificate__Path=$TLS_DIR/gateway.crt" \
+    "Kestrel__Endpoints__Https__Certificate__KeyPath=$TLS_DIR/gateway.key"
+  SWITCHBOARD_GATEWAY_DLL="$GATEWAY_DLL" start_process gateway "$RUN" gateway "$env_file"
+  wait_ready gateway
 }
 
 # A fresh Orleans ClusterId whenever no silo runs (ServiceId stays `switchboard`, so grain state is kept);
@@ -356,13 +411,7 @@ cluster_id() {
 }
 
 start_silos() {
-  local password=$1 signing_key=$2 cluster=$3 i name all=()
-  export ConnectionStrings__Redis="127.0.0.1:$REDIS_PORT"
-  export ConnectionStrings__MySql="Server=127.0.0.1;Port=$MARIADB_PORT;Database=$DATABASE;User ID=$DB_USER;Password=$password;Maximum Pool Size=100"
-  export Switchboard__Auth__SigningKey="$signing_key"
-  export Switchboard__Auth__DevTokens=true
-  export Switchboard__Silo__ClusterId="$cluster"
-  export Switchboard__Silo__ServiceId=switchboard
+  local password=$1 signing_key=$2 cluster=$3 i name all=() env_file
   for ((i = 1; i <= SILO_COUNT; i++)); do
     name="silo-$i"
     if is_running "$name"; then
@@ -370,9 +419,21 @@ start_silos() {
       continue
     fi
     ensure_ports_free "$name"
-    start_process "$name" dotnet "$SILO_DLL" --urls "http://127.0.0.1:$(silo_http_port "$i")" \
-      "--Switchboard:Silo:Name=$name" "--Switchboard:Silo:SiloPort=$(silo_port "$i")" \
-      "--Switchboard:Silo:GatewayPort=$(silo_gateway_port "$i")"
+    env_file="$ENV_DIR/$name.env"
+    write_env "$env_file" \
+      "ConnectionStrings__Redis=127.0.0.1:$REDIS_PORT" \
+      "ConnectionStrings__MySql=Server=127.0.0.1;Port=$MARIADB_PORT;Database=$DATABASE;User ID=$DB_USER;Password=$password;Maximum Pool Size=100" \
+      "Switchboard__Auth__SigningKey=$signing_key" \
+      "Switchboard__Auth__DevTokens=true" \
+      "Switchboard__Silo__ClusterId=$cluster" \
+      "Switchboard__Silo__ServiceId=switchboard" \
+      "Switchboard__Silo__Name=$name" \
+      "Switchboard__Silo__AdvertisedAddress=127.0.0.1" \
+      "Switchboard__Silo__SiloPort=$(silo_port "$i")" \
+      "Switchboard__Silo__GatewayPort=$(silo_gateway_port "$i")" \
+      "Switchboard__Silo__TrustedProxies__0=127.0.0.1" \
+      "Urls=http://127.0.0.1:$(silo_http_port "$i")"
+    SWITCHBOARD_SILO_DLL="$SILO_DLL" start_process "$name" "$RUN" silo "$env_file"
   done
   for ((i = 1; i <= SILO_COUNT; i++)); do all+=("silo-$i"); done
   wait_ready "${all[@]}"
@@ -398,7 +459,7 @@ cmd_up() {
   build_silo
   cluster=$(cluster_id)
   start_silos "$password" "$signing_key" "$cluster"
-  # Gateway hook: build it, then start_process gateway dotnet .../Switchboard.Gateway.dll ...; wait_ready gateway
+  start_gateway "$cluster"
   say "up in ${SECONDS}s"
   cmd_status
 }

@@ -6,6 +6,7 @@ using Switchboard.Bench.Load;
 //   log-append CONNECTION_STRING [conversations] [messages] [writers] [max-batch]   MariaDB group commit
 //   w1 | w2 | w3 | w4 [options]   BENCHMARKS.md's workloads against a running cluster, over the public protocol
 //   summary FILE.json...          medians with min–max over several w* reports
+//   idle-drill URL [minutes] [--insecure]   a silent socket must still answer after that long (default 10 min)
 var workload = args.Length > 0 ? args[0] : "cluster-path";
 int Arg(int index, int fallback) => args.Length > index && int.TryParse(args[index], out var value) ? value : fallback;
 
@@ -15,6 +16,7 @@ return workload switch
     "log-append" when args.Length > 1 => await LogAppendBenchmark.RunAsync(args[1], conversations: Arg(2, 200), messagesPerConversation: Arg(3, 50), writers: Arg(4, 2), maxBatch: Arg(5, 256)),
     "w1" or "w2" or "w3" or "w4" => await LoadCommand.RunAsync(workload, args[1..]),
     "summary" => ReportSummary.Run(args[1..]),
+    "idle-drill" when args.Length > 1 => await IdleDrill.RunAsync(new Uri(args[1]), TimeSpan.FromMinutes(args.Length > 2 && double.TryParse(args[2], System.Globalization.CultureInfo.InvariantCulture, out var minutes) ? minutes : 10), args.Contains("--insecure")),
     _ => Usage(),
 };
 
@@ -23,6 +25,7 @@ static int Usage()
     Console.Error.WriteLine("usage: dotnet run -c Release --project tools/Bench -- cluster-path [pairs=100] [messages-per-pair=100] [concurrency=16]");
     Console.Error.WriteLine("       dotnet run -c Release --project tools/Bench -- log-append CONNECTION_STRING [conversations=200] [messages=50] [writers=2] [max-batch=256]");
     Console.Error.WriteLine("       dotnet run -c Release --project tools/Bench -- w1|w2|w3|w4 [options]   (tools/Bench/run.sh runs them all)");
+    Console.Error.WriteLine("       dotnet run -c Release --project tools/Bench -- idle-drill https://127.0.0.1:8443 [minutes=10] [--insecure]");
     Console.Error.WriteLine(LoadOptions.Usage);
     return 2;
 }
