@@ -8,8 +8,8 @@ internal static partial class ConnectionLog
     [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Renewing this silo's registrations failed; retrying next period")]
     public static partial void RenewalFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(EventId = 3010, Level = LogLevel.Information, Message = "Connection {Connection} of {User} opened (role {Role})")]
-    public static partial void Opened(ILogger logger, string connection, string user, string role);
+    [LoggerMessage(EventId = 3010, Level = LogLevel.Information, Message = "Connection {Connection} of {User} opened (role {Role}) from {RemoteAddress}")]
+    public static partial void Opened(ILogger logger, string connection, string user, string role, string remoteAddress);
 
     [LoggerMessage(EventId = 3011, Level = LogLevel.Information, Message = "Connection {Connection} of {User} closed: {CloseStatus} {Reason}")]
     public static partial void Closed(ILogger logger, string connection, string user, int closeStatus, string reason);

@@ -36,8 +36,11 @@ public static class SiloHosting
         services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<SiloHostOptions>>((forwarded, silo) =>
         {
             // The client's address and scheme as the gateway saw them, believed from the configured gateways only
-            // (ASP.NET Core's defaults would trust any loopback sender).
-            forwarded.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+            // (ASP.NET Core's defaults would trust any loopback sender). With no trusted proxy nothing is
+            // applied: the middleware checks senders only while its lists are non-empty, and trusts all otherwise.
+            forwarded.ForwardedHeaders = silo.Value.TrustedProxies.Length == 0
+                ? ForwardedHeaders.None
+                : ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
             forwarded.KnownProxies.Clear();
             forwarded.KnownIPNetworks.Clear();
             foreach (var proxy in silo.Value.TrustedProxies)

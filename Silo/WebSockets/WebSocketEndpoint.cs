@@ -77,7 +77,8 @@ public static class WebSocketEndpoint
                 KeepAliveTimeout = options.KeepAliveTimeout,
             });
 
-            ConnectionLog.Opened(logger, session.Id.Value, caller.User.Value, caller.Role);
+            // The client's address: X-Forwarded-For counts only from a trusted proxy (Switchboard:Silo:TrustedProxies).
+            ConnectionLog.Opened(logger, session.Id.Value, caller.User.Value, caller.Role, context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
             using var drainRegistration = drain.Register(session);
             using var expiry = TokenExpiry.Start(context.User, session, time);
             var limiter = new RateLimiter(options.RateLimitPerSecond, options.RateLimitBurst, time);

@@ -43,7 +43,7 @@ public sealed class SocketClient : IAsyncDisposable
 
     /// <param name="certificateValidation">For wss to a server whose certificate the machine does not trust (the gateway's self-signed one in tests).</param>
     /// <param name="http2">Open the socket with an HTTP/2 extended CONNECT instead of an HTTP/1.1 upgrade (wss only).</param>
-    public static async Task<SocketClient> ConnectAsync(Uri baseAddress, string token, bool useQuery = false, string? origin = null, RemoteCertificateValidationCallback? certificateValidation = null, bool http2 = false)
+    public static async Task<SocketClient> ConnectAsync(Uri baseAddress, string token, bool useQuery = false, string? origin = null, RemoteCertificateValidationCallback? certificateValidation = null, bool http2 = false, string? forwardedFor = null)
     {
         certificateValidation ??= TestTargets.CertificateValidation;
         var socket = new ClientWebSocket();
@@ -73,6 +73,11 @@ public sealed class SocketClient : IAsyncDisposable
         if (origin is not null)
         {
             socket.Options.SetRequestHeader("Origin", origin);
+        }
+
+        if (forwardedFor is not null)
+        {
+            socket.Options.SetRequestHeader("X-Forwarded-For", forwardedFor);
         }
 
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
