@@ -96,7 +96,7 @@ fi
 # report lists these under generatorEnvironment.
 generator_env=(DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0)
 
-results="$here/results/$(date -u +%Y%m%d-%H%M%S)$($quick && echo -quick)"
+results="$here/results/$(date -u +%Y%m%d-%H%M%S)$($quick && echo -quick || true)"
 mkdir -p "$results"
 say "reports go to $(realpath --relative-to="$repo" "$results")/; load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
 failures=0
