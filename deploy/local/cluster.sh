@@ -75,26 +75,35 @@ define_processes() {
   local i http
   for ((i = 1; i <= SILO_COUNT; i++)); do
     http=$(silo_http_port "$i")
-    register "silo-$i" "http://127.0.0.1:$http" Switchboard.Silo.dll 3 10 "http://127.0.0.1:$http/health/ready" \
+    register "silo-$i" "http://127.0.0.1:$http" "Switchboard.Silo.dll|switchboard-run silo" 3 10 "http://127.0.0.1:$http/health/ready" \
       "$http" "$(silo_port "$i")" "$(silo_gateway_port "$i")"
   done
   # Stage 4: the gateway stops before the silos.
-  register gateway "https://127.0.0.1:$GATEWAY_PORT" Switchboard.Gateway.dll 4 10 "https://127.0.0.1:$GATEWAY_PORT/health/ready" "$GATEWAY_PORT"
+  register gateway "https://127.0.0.1:$GATEWAY_PORT" "Switchboard.Gateway.dll|switchboard-run gateway" 4 10 "https://127.0.0.1:$GATEWAY_PORT/health/ready" "$GATEWAY_PORT"
 }
 
 pid_file() { printf '%s/%s.pid' "$PID_DIR" "$1"; }
 
 # Prints the pid of NAME and succeeds when its pid file names a live process whose command line matches.
 pid_of() {
-  local name=$1 file pid cmdline
+  local name=$1 file pid cmdline alternatives
   file=$(pid_file "$name")
   [ -s "$file" ] || return 1
   pid=$(<"$file")
   [[ $pid =~ ^[0-9]+$ ]] || return 1
   [ -r "/proc/$pid/cmdline" ] || return 1
   cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
-  [[ $cmdline == *"${PROC_MATCH[$name]}"* ]] || return 1
-  printf '%s\n' "$pid"
+  # MATCH may list alternatives separated by '|' (a process started through switchboard-run is that
+  # script for a moment before it becomes dotnet).
+  local alternative
+  IFS='|' read -r -a alternatives <<<"${PROC_MATCH[$name]}"
+  for alternative in "${alternatives[@]}"; do
+    if [[ $cmdline == *"$alternative"* ]]; then
+      printf '%s\n' "$pid"
+      return 0
+    fi
+  done
+  return 1
 }
 
 is_running() { pid_of "$1" >/dev/null; }
