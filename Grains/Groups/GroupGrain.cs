@@ -210,19 +210,13 @@ internal sealed partial class GroupGrain(
             return;
         }
 
-        await _stateWrite.WaitAsync();
         try
         {
-            state.State.Subscribers = [.. _subscribers.Select(s => new SiloRoute(s.Key, s.Value.Sink))];
-            await state.WriteStateAsync();
+            await WriteStateAsync();
         }
-        catch (Exception exception) when (exception is not SwitchboardException)
+        catch (SwitchboardException exception)
         {
             GroupLog.SubscribersNotPersisted(logger, Id.Value, exception);
-        }
-        finally
-        {
-            _stateWrite.Release();
         }
     }
 
