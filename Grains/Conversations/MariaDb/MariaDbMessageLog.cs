@@ -18,6 +18,7 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
 {
     private readonly MessageLogOptions _options;
     private readonly ILogger<MariaDbMessageLog> _logger;
+    private readonly string _connectionString;
     private readonly Channel<PendingAppend> _queue = Channel.CreateUnbounded<PendingAppend>(new UnboundedChannelOptions { SingleReader = false });
     private readonly Task[] _writers;
     private long _commits;
@@ -27,6 +28,10 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
     {
         _options = options.Value;
         _logger = logger;
+
+        // Pooled connections are not reset on reuse (a round trip per open): this class leaves no session state
+        // behind (no variables, no temporary tables, every transaction committed or rolled back).
+        _connectionString = new MySqlConnectionStringBuilder(_options.ConnectionString) { ConnectionReset = false }.ConnectionString;
         _writers = Enumerable.Range(0, _options.Writers).Select(_ => Task.Run(WriteLoopAsync)).ToArray();
     }
 
@@ -287,7 +292,7 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
 
     private async Task<MySqlConnection> OpenAsync(CancellationToken cancellationToken)
     {
-        var connection = new MySqlConnection(_options.ConnectionString);
+        var connection = new MySqlConnection(_connectionString);
         try
         {
             await connection.OpenAsync(cancellationToken);
