@@ -1,4 +1,3 @@
-using Switchboard.Conversations;
 using Switchboard.Groups;
 using Switchboard.Identity;
 using Switchboard.Users;
@@ -15,10 +14,4 @@ public static class GrainFactoryExtensions
     /// <summary>The grain of a group.</summary>
     public static IGroupGrain GetGroupGrain(this IGrainFactory factory, GroupId group) =>
         factory.GetGrain<IGroupGrain>(group.Value);
-
-    /// <summary>The sequencer of a direct conversation.</summary>
-    public static IDirectConversationGrain GetDirectConversationGrain(this IGrainFactory factory, ConversationId conversation) =>
-        conversation.IsGroup
-            ? throw new ArgumentException($"{conversation} is not a direct conversation.", nameof(conversation))
-            : factory.GetGrain<IDirectConversationGrain>(conversation.Value);
 }

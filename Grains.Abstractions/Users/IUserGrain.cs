@@ -8,7 +8,7 @@ namespace Switchboard.Users;
 
 /// <summary>
 /// One per user (key: the user id). Owns the user's live connections on every silo, presence, group
-/// memberships, and the dedupe of the user's send ids.
+/// memberships, the dedupe of the user's send ids, and the sequence of the direct conversations it owns.
 /// </summary>
 [Alias("sb.IUserGrain")]
 public interface IUserGrain : IGrainWithStringKey
@@ -36,6 +36,13 @@ public interface IUserGrain : IGrainWithStringKey
     /// <summary>Sends a message as this user: dedupes the id, authorizes, sequences, stores, then fans out.</summary>
     [Alias("Send")]
     Task<SendReceipt> SendAsync(SendCommand command);
+
+    /// <summary>
+    /// Sequences, stores and delivers a direct message to this user from the other participant's grain, when
+    /// this user's grain owns the conversation. Refused with <c>BadRequest</c> otherwise.
+    /// </summary>
+    [Alias("AppendDirect")]
+    Task<StoredMessage> AppendDirectAsync(SendCommand command);
 
     /// <summary>Writes a message to this user's sockets on every silo (one call per silo).</summary>
     [OneWay, Alias("Deliver")]

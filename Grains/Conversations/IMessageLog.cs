@@ -26,6 +26,12 @@ public interface IMessageLog
     /// <summary>The sender's request ids stored since <paramref name="since"/>, newest last, at most <paramref name="limit"/>.</summary>
     ValueTask<IReadOnlyList<StoredRequest>> GetRecentRequestsAsync(UserId sender, DateTimeOffset since, int limit, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The user's direct conversations (those with at least one message), or null when there are more than
+    /// <paramref name="limit"/>.
+    /// </summary>
+    ValueTask<IReadOnlyCollection<ConversationId>?> ListDirectConversationsAsync(UserId user, int limit, CancellationToken cancellationToken = default);
+
     /// <summary>The user's direct conversations plus the given group conversations, each with its latest seq (0 when empty).</summary>
     ValueTask<IReadOnlyList<ConversationSummary>> ListConversationsAsync(UserId user, IReadOnlyCollection<ConversationId> groups, CancellationToken cancellationToken = default);
 }

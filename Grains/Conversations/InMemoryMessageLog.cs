@@ -47,6 +47,17 @@ public sealed class InMemoryMessageLog : IMessageLog
     public ValueTask<IReadOnlyList<StoredRequest>> GetRecentRequestsAsync(UserId sender, DateTimeOffset since, int limit, CancellationToken cancellationToken = default) =>
         ValueTask.FromResult(_requests.TryGetValue(sender, out var requests) ? requests.Since(since, limit) : (IReadOnlyList<StoredRequest>)[]);
 
+    public ValueTask<IReadOnlyCollection<ConversationId>?> ListDirectConversationsAsync(UserId user, int limit, CancellationToken cancellationToken = default)
+    {
+        if (!_directByUser.TryGetValue(user, out var direct))
+        {
+            return ValueTask.FromResult<IReadOnlyCollection<ConversationId>?>([]);
+        }
+
+        var conversations = direct.Keys.Take(limit + 1).ToList();
+        return ValueTask.FromResult<IReadOnlyCollection<ConversationId>?>(conversations.Count > limit ? null : conversations);
+    }
+
     public ValueTask<IReadOnlyList<ConversationSummary>> ListConversationsAsync(UserId user, IReadOnlyCollection<ConversationId> groups, CancellationToken cancellationToken = default)
     {
         var result = new List<ConversationSummary>();

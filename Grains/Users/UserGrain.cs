@@ -14,8 +14,8 @@ using Switchboard.Users;
 namespace Switchboard.Grains.Users;
 
 /// <summary>
-/// A user: where its sockets are (by silo), presence, memberships, and the dedupe of its send ids before
-/// anything is routed. Reentrant so that one slow send never holds up the user's other sends or the
+/// A user: where its sockets are (by silo), presence, memberships, the dedupe of its send ids before
+/// anything is routed, and the sequencing of the direct conversations it owns (half of its own, on average). Reentrant so that one slow send never holds up the user's other sends or the
 /// deliveries to its sockets; every state change below happens between awaits, so turns cannot tear it.
 /// Placed where it is first called, which is usually the silo holding the user's first socket.
 /// </summary>
@@ -39,6 +39,7 @@ internal sealed partial class UserGrain(
     // The grain is reentrant: state writes must not overlap, or the second would carry a stale version.
     private readonly SemaphoreSlim _stateWrite = new(1, 1);
     private SendDedupe? _dedupe;
+    private DirectConversations? _directConversations;
     private Task? _dedupeLoad;
 
     private UserId Id => new(this.GetPrimaryKeyString());
@@ -124,13 +125,24 @@ internal sealed partial class UserGrain(
 
     public Task DeliverAsync(Delivery delivery)
     {
-        RemoveExpired();
-        foreach (var silo in _silos.Values)
+        DeliverToSockets(delivery);
+        return Task.CompletedTask;
+    }
+
+    public async Task<StoredMessage> AppendDirectAsync(SendCommand command)
+    {
+        if (command.To.IsGroup || command.To.User != Id || command.Sender.User == Id)
         {
-            _ = silo.Sink.DeliverToUserAsync(Id, delivery);
+            throw SwitchboardException.BadRequest($"A direct message to {Id} must come from another user.");
         }
 
-        return Task.CompletedTask;
+        var conversation = ConversationId.Direct(command.Sender.User, Id);
+        if (DirectConversations.OwnerOf(conversation) != Id)
+        {
+            throw SwitchboardException.BadRequest($"{conversation} is sequenced by {DirectConversations.OwnerOf(conversation)}, not {Id}.");
+        }
+
+        return await AppendOwnedAsync(conversation, command);
     }
 
     public Task<Presence> GetPresenceAsync()
@@ -229,8 +241,12 @@ internal sealed partial class UserGrain(
                 throw SwitchboardException.BadRequest("A direct message to oneself is not allowed.");
             }
 
+            // One of the two participants' grains sequences the conversation: this one (then the recipient's grain
+            // gets the message one-way), or the recipient's (which writes it to its own sockets itself).
             var conversation = ConversationId.Direct(Id, command.To.User);
-            message = await GrainFactory.GetDirectConversationGrain(conversation).AppendAsync(command);
+            message = DirectConversations.OwnerOf(conversation) == Id
+                ? await AppendOwnedAsync(conversation, command)
+                : await GrainFactory.GetUserGrain(command.To.User).AppendDirectAsync(command);
             fannedOutToSender = false;
         }
 
@@ -245,6 +261,34 @@ internal sealed partial class UserGrain(
         return receipt;
     }
 
+    /// <summary>Sequences and stores a direct message in a conversation this grain owns, then sends it on to the recipient.</summary>
+    private async Task<StoredMessage> AppendOwnedAsync(ConversationId conversation, SendCommand command)
+    {
+        _directConversations ??= new DirectConversations(Id, log, time);
+        var message = await _directConversations.AppendAsync(conversation, command);
+        var delivery = new Delivery(conversation, message.Seq, message.From, command.Origin, MessageFrame.Serialize(message));
+        if (command.To.User == Id)
+        {
+            DeliverToSockets(delivery);
+        }
+        else
+        {
+            // One-way: the ack waits for the log, not for the recipient's sockets.
+            _ = GrainFactory.GetUserGrain(command.To.User).DeliverAsync(delivery);
+        }
+
+        return message;
+    }
+
+    private void DeliverToSockets(Delivery delivery)
+    {
+        RemoveExpired();
+        foreach (var silo in _silos.Values)
+        {
+            _ = silo.Sink.DeliverToUserAsync(Id, delivery);
+        }
+    }
+
     private void DeliverToOwnSockets(StoredMessage message, ConnectionId? origin)
     {
         RemoveExpired();
@@ -254,11 +298,7 @@ internal sealed partial class UserGrain(
             return;
         }
 
-        var delivery = new Delivery(message.Conversation, message.Seq, message.From, origin, MessageFrame.Serialize(message));
-        foreach (var silo in _silos.Values)
-        {
-            _ = silo.Sink.DeliverToUserAsync(Id, delivery);
-        }
+        DeliverToSockets(new Delivery(message.Conversation, message.Seq, message.From, origin, MessageFrame.Serialize(message)));
     }
 
     private async ValueTask<SendDedupe> GetDedupeAsync()

@@ -16,13 +16,14 @@ public sealed class FailoverTests(DurableClusterFixture fixture, ITestOutputHelp
         var victim = await cluster.StartSiloAsync("victim");
         using var api = new ApiClient(survivor.BaseAddress);
         var alice = SiloHostFixture.NewId("alice");
-        var bob = SiloHostFixture.NewId("bob");
+
+        // Bob's grain sequences the conversation, and bob connects (and speaks) first on the victim, so the
+        // sequencer lives there: the drill then also covers sends that hit a grain being recovered.
+        var bob = UserIds.OwningDirectConversationWith(alice, "bob");
         var aliceToken = await api.TokenAsync(alice);
         var bobToken = await api.TokenAsync(bob);
-        await using var sender = await SocketClient.ConnectAsync(survivor.BaseAddress, aliceToken);
         var bobOnVictim = await SocketClient.ConnectAsync(victim.BaseAddress, bobToken);
-        // Bob speaks first, so the conversation's sequencer is placed on the victim: the drill then also
-        // covers sends that hit a grain being recovered.
+        await using var sender = await SocketClient.ConnectAsync(survivor.BaseAddress, aliceToken);
         var conversation = (await bobOnVictim.SendMessageAsync($"user:{alice}", new { n = 0 }, id: "warm-up")).Str("conversation")!;
         await sender.WaitForMessageAsync(conversation, 1);
 
