@@ -39,7 +39,7 @@ internal sealed class LoadOptions
             --cluster-script PATH    the script --discover runs (default: found from the working directory)
             --out PATH.json          write the report as JSON
             --label TEXT             a note stored in the report
-            --seed N                 recipient choice (1)
+            --seed N                 recipient choice (default: a fresh one per run, shown in the report)
         summary FILE.json...         medians with min–max of each figure over several reports
         """;
 
@@ -89,7 +89,9 @@ internal sealed class LoadOptions
 
     public string? Label { get; private set; }
 
-    public int Seed { get; private set; } = 1;
+    // A fresh seed per run unless one is given: W1's random pairs should reach mostly new conversations, as
+    // BENCHMARKS.md's traffic does, not the still-active ones of the previous run.
+    public int Seed { get; private set; } = Random.Shared.Next(1, int.MaxValue);
 
     public static LoadOptions Parse(string workload, IReadOnlyList<string> args)
     {

@@ -22,9 +22,9 @@ internal static class Workloads
 
     public static Dictionary<string, object> Settings(LoadOptions options) => options.Workload switch
     {
-        "w1" => new() { ["clients"] = ClientCount(options), ["ratePerClient"] = options.Rate, ["warmup"] = options.Warmup, ["duration"] = options.Duration, ["grace"] = options.Grace },
+        "w1" => new() { ["clients"] = ClientCount(options), ["ratePerClient"] = options.Rate, ["warmup"] = options.Warmup, ["duration"] = options.Duration, ["grace"] = options.Grace, ["seed"] = options.Seed },
         "w2" => new() { ["groups"] = options.Groups, ["members"] = options.Members, ["ratePerGroup"] = options.GroupRate, ["warmup"] = options.Warmup, ["duration"] = options.Duration, ["grace"] = options.Grace },
-        "w3" => new() { ["clients"] = ClientCount(options), ["steps"] = options.Steps, ["stepDuration"] = options.StepDuration, ["warmup"] = options.Warmup, ["grace"] = options.Grace, ["p99LimitMs"] = options.P99LimitMs, ["minDelivered"] = options.MinDelivered },
+        "w3" => new() { ["clients"] = ClientCount(options), ["steps"] = options.Steps, ["stepDuration"] = options.StepDuration, ["warmup"] = options.Warmup, ["grace"] = options.Grace, ["p99LimitMs"] = options.P99LimitMs, ["minDelivered"] = options.MinDelivered, ["seed"] = options.Seed },
         _ => new() { ["clients"] = ClientCount(options), ["chunks"] = options.Chunks, ["settle"] = options.Settle },
     };
 
