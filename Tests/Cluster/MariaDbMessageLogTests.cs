@@ -1,6 +1,8 @@
 using System.Text;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using MySqlConnector;
 using Switchboard.Conversations;
 using Switchboard.Grains.Conversations.MariaDb;
 using Switchboard.Identity;
@@ -20,6 +22,54 @@ public sealed class MariaDbMessageLogTests(DurableClusterFixture fixture)
         var cluster = await fixture.CreateClusterAsync();
         var options = Options.Create(new MessageLogOptions { ConnectionString = cluster.ConnectionString, MaxBatch = 64, Writers = 2, Retention = TimeSpan.FromDays(1) });
         return (new MariaDbMessageLog(options, NullLogger<MariaDbMessageLog>.Instance), cluster);
+    }
+
+    /// <summary>
+    /// One writer on one pooled connection (Maximum Pool Size=1): every commit, and the retry and append after a failed
+    /// one, runs on the same server session, so a transaction left open there would swallow later appends.
+    /// </summary>
+    private async Task<(MariaDbMessageLog Log, DurableCluster Cluster, CapturedLogs Logs)> CreateOnOneConnectionAsync()
+    {
+        var cluster = await fixture.CreateClusterAsync();
+        var connectionString = new MySqlConnectionStringBuilder(cluster.ConnectionString) { MaximumPoolSize = 1 }.ConnectionString;
+        var options = Options.Create(new MessageLogOptions { ConnectionString = connectionString, MaxBatch = 64, Writers = 1, Retention = TimeSpan.FromDays(1) });
+        var logs = new CapturedLogs();
+        using var factory = LoggerFactory.Create(builder => builder.AddProvider(logs));
+        return (new MariaDbMessageLog(options, factory.CreateLogger<MariaDbMessageLog>()), cluster, logs);
+    }
+
+    /// <summary>
+    /// Queues <paramref name="messages"/> while the only writer is stuck on a table lock, so it takes them as one batch
+    /// once the lock goes. Returns their appends.
+    /// </summary>
+    private static async Task<Task[]> AppendAsOneBatchAsync(MariaDbMessageLog log, DurableCluster cluster, params StoredMessage[] messages)
+    {
+        await using var locker = new MySqlConnection(cluster.ConnectionString);
+        await using var observer = new MySqlConnection(cluster.ConnectionString);
+        await locker.OpenAsync();
+        await observer.OpenAsync();
+        await using (var lockTable = new MySqlCommand("LOCK TABLES sb_messages WRITE", locker))
+        {
+            await lockTable.ExecuteNonQueryAsync();
+        }
+
+        var held = log.AppendAsync(Message(ConversationId.ForGroup(new GroupId($"held-{Guid.NewGuid():N}")), 1, "holder", $"held-{Guid.NewGuid():N}")).AsTask();
+        await Wait.UntilAsync(async () =>
+        {
+            await using var waiting = new MySqlCommand(
+                "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = @db AND STATE = 'Waiting for table metadata lock'", observer);
+            waiting.Parameters.AddWithValue("@db", cluster.Database);
+            return Convert.ToInt64(await waiting.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture) > 0;
+        }, "the writer waits on the locked table");
+
+        var appends = messages.Select(m => (Task)log.AppendAsync(m).AsTask()).ToArray();
+        await using (var unlock = new MySqlCommand("UNLOCK TABLES", locker))
+        {
+            await unlock.ExecuteNonQueryAsync();
+        }
+
+        await held;
+        return appends;
     }
 
     private static StoredMessage Message(ConversationId conversation, long seq, string from, string requestId, DateTimeOffset? at = null)
@@ -133,5 +183,70 @@ public sealed class MariaDbMessageLogTests(DurableClusterFixture fixture)
             list.Select(c => (c.Conversation.Value, c.Seq)));
         var recent = await log.GetRecentRequestsAsync(alice, Now.AddHours(-1), 10);
         Assert.Equal(["a1"], recent.Select(r => r.RequestId));
+    }
+
+    [Fact]
+    public async Task A_failed_batch_fails_only_the_culprit_and_leaves_no_transaction_open_on_its_connection()
+    {
+        var (log, cluster, logs) = await CreateOnOneConnectionAsync();
+        await using var _ = log;
+        await using var __ = cluster;
+        var withBob = ConversationId.Direct(new UserId("alice"), new UserId("bob"));
+        var withCarol = ConversationId.Direct(new UserId("alice"), new UserId("carol"));
+        var group = ConversationId.ForGroup(new GroupId("maths"));
+        await log.AppendAsync(Message(withBob, 1, "alice", "r1"));
+
+        // A conversation starts in the batch (so it commits as START TRANSACTION ... COMMIT), and its last message
+        // is a second seq 1 for withBob: the batch fails, and so does the culprit's own transaction on the retry.
+        var appends = await AppendAsOneBatchAsync(log, cluster,
+            Message(withCarol, 1, "carol", "c1"),
+            Message(group, 1, "alice", "g1"),
+            Message(withBob, 1, "bob", "b1"));
+
+        await appends[0];
+        await appends[1];
+        await Assert.ThrowsAsync<MySqlException>(() => appends[2]);
+        Assert.Contains(logs.Lines, line => line.Contains("[4001] A group commit of 3 messages failed", StringComparison.Ordinal));
+
+        // The next commit reuses that connection: it must be on its own, not inside the failed one's transaction,
+        // or it would report success and still be invisible to every other session.
+        await log.AppendAsync(Message(group, 2, "alice", "g2"));
+        Assert.Equal(
+            $"{withBob.Value}\t1\talice\n{withCarol.Value}\t1\tcarol\n{group.Value}\t1\talice\n{group.Value}\t2\talice",
+            (await cluster.QueryAsync("SELECT conversation, seq, sender FROM sb_messages WHERE sender <> 'holder' ORDER BY conversation, seq")).Trim());
+    }
+
+    [Fact]
+    public async Task A_direct_conversation_enters_both_users_lists_exactly_when_its_first_message_is_stored()
+    {
+        var (log, cluster, _) = await CreateOnOneConnectionAsync();
+        await using var __ = log;
+        await using var ___ = cluster;
+        var alice = new UserId("alice");
+        var withBob = ConversationId.Direct(alice, new UserId("bob"));
+        var withDave = ConversationId.Direct(alice, new UserId("dave"));
+        var withErin = ConversationId.Direct(alice, new UserId("erin"));
+        var group = ConversationId.ForGroup(new GroupId("maths"));
+        await log.AppendAsync(Message(withBob, 1, "alice", "a1"));
+
+        // withErin's first message reuses alice's request id: its row is refused, so no list may show withErin.
+        var appends = await AppendAsOneBatchAsync(log, cluster,
+            Message(withDave, 1, "dave", "d1"),
+            Message(withErin, 1, "alice", "a1"),
+            Message(group, 1, "erin", "e1"),
+            Message(withBob, 2, "bob", "b2"));
+
+        await appends[0];
+        await Assert.ThrowsAsync<MySqlException>(() => appends[1]);
+        await appends[2];
+        await appends[3];
+        var expected = new[] { ("alice", withBob), ("alice", withDave), ("bob", withBob), ("dave", withDave) }
+            .OrderBy(x => x.Item1, StringComparer.Ordinal).ThenBy(x => x.Item2.Value, StringComparer.Ordinal)
+            .Select(x => $"{x.Item1}\t{x.Item2.Value}");
+        Assert.Equal(
+            string.Join('\n', expected),
+            (await cluster.QueryAsync("SELECT user_id, conversation FROM sb_user_conversations ORDER BY user_id, conversation")).Trim());
+        Assert.Empty(await log.ListConversationsAsync(new UserId("erin"), []));
+        Assert.Equal([new ConversationSummary(withDave, 1)], await log.ListConversationsAsync(new UserId("dave"), []));
     }
 }

@@ -21,6 +21,7 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
     private readonly string _connectionString;
     private readonly Channel<PendingAppend> _queue = Channel.CreateUnbounded<PendingAppend>(new UnboundedChannelOptions { SingleReader = false });
     private readonly Task[] _writers;
+    private readonly RowSql?[] _rows;
     private long _commits;
     private long _committed;
 
@@ -32,6 +33,7 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
         // Pooled connections are not reset on reuse (a round trip per open): this class leaves no session state
         // behind (no variables, no temporary tables, every transaction committed or rolled back).
         _connectionString = new MySqlConnectionStringBuilder(_options.ConnectionString) { ConnectionReset = false }.ConnectionString;
+        _rows = new RowSql?[_options.MaxBatch];
         _writers = Enumerable.Range(0, _options.Writers).Select(_ => Task.Run(WriteLoopAsync)).ToArray();
     }
 
@@ -201,6 +203,7 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
     private async Task WriteLoopAsync()
     {
         var batch = new List<PendingAppend>(_options.MaxBatch);
+        var sql = new StringBuilder(1024);
         while (await _queue.Reader.WaitToReadAsync())
         {
             batch.Clear();
@@ -216,7 +219,7 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
 
             try
             {
-                await CommitAsync(batch);
+                await CommitAsync(batch, sql);
                 foreach (var pending in batch)
                 {
                     pending.Completion.TrySetResult();
@@ -225,13 +228,13 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
             catch (Exception exception) when (batch.Count > 1)
             {
                 // One bad row (a seq written twice by a stale activation, a request id stored twice) fails the whole
-                // transaction: commit the rest one by one so only the culprit fails.
+                // commit: commit the rest one by one so only the culprit fails.
                 LogBatchFailed(_logger, batch.Count, exception);
                 foreach (var pending in batch)
                 {
                     try
                     {
-                        await CommitAsync([pending]);
+                        await CommitAsync([pending], sql);
                         pending.Completion.TrySetResult();
                     }
                     catch (Exception single)
@@ -248,47 +251,99 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
         }
     }
 
-    private async Task CommitAsync(IReadOnlyList<PendingAppend> batch)
+    /// <summary>
+    /// Commits <paramref name="batch"/> in one round trip: a multi-row INSERT on its own (autocommit; one statement
+    /// is atomic), or, when a direct conversation starts in it, <c>START TRANSACTION; INSERT; INSERT IGNORE; COMMIT</c>
+    /// sent as one text command. MySqlConnector's BeginTransaction/Commit would cost two more round trips.
+    /// </summary>
+    private async Task CommitAsync(IReadOnlyList<PendingAppend> batch, StringBuilder sql)
     {
         await using var connection = await OpenAsync(CancellationToken.None);
-        await using var transaction = await connection.BeginTransactionAsync();
-        await using var command = new MySqlCommand { Connection = connection, Transaction = transaction };
-        var sql = new StringBuilder("INSERT INTO sb_messages (conversation, seq, sender, recipient, request_id, body, created_at) VALUES ");
-        var participants = new StringBuilder();
+        await using var command = new MySqlCommand { Connection = connection };
+        var startsConversations = false;
+        foreach (var pending in batch)
+        {
+            startsConversations |= StartsDirectConversation(pending.Message);
+        }
+
+        // A direct conversation enters both users' lists with its first message, in the same transaction.
+        sql.Clear().Append(startsConversations ? "START TRANSACTION; " : string.Empty);
+        sql.Append("INSERT INTO sb_messages (conversation, seq, sender, recipient, request_id, body, created_at) VALUES ");
         for (var i = 0; i < batch.Count; i++)
         {
             var message = batch[i].Message;
-            sql.Append(i == 0 ? string.Empty : ", ").Append($"(@c{i}, @s{i}, @f{i}, @t{i}, @r{i}, @b{i}, @d{i})");
-            command.Parameters.AddWithValue($"@c{i}", message.Conversation.Value);
-            command.Parameters.AddWithValue($"@s{i}", message.Seq);
-            command.Parameters.AddWithValue($"@f{i}", message.From.Value);
-            command.Parameters.AddWithValue($"@t{i}", message.To.Value);
-            command.Parameters.AddWithValue($"@r{i}", message.RequestId);
-            command.Parameters.AddWithValue($"@b{i}", message.Body);
-            command.Parameters.AddWithValue($"@d{i}", message.Timestamp.UtcDateTime);
-
-            // A direct conversation enters both users' lists with its first message, in the same transaction.
-            if (message.Seq == 1 && !message.Conversation.IsGroup)
-            {
-                var (first, second) = message.Conversation.Participants;
-                participants.Append(participants.Length == 0 ? string.Empty : ", ").Append($"(@pa{i}, @c{i}), (@pb{i}, @c{i})");
-                command.Parameters.AddWithValue($"@pa{i}", first.Value);
-                command.Parameters.AddWithValue($"@pb{i}", second.Value);
-            }
+            var row = RowAt(i);
+            sql.Append(i == 0 ? string.Empty : ", ").Append(row.Values);
+            command.Parameters.AddWithValue(row.Conversation, message.Conversation.Value);
+            command.Parameters.AddWithValue(row.Seq, message.Seq);
+            command.Parameters.AddWithValue(row.From, message.From.Value);
+            command.Parameters.AddWithValue(row.To, message.To.Value);
+            command.Parameters.AddWithValue(row.RequestId, message.RequestId);
+            command.Parameters.AddWithValue(row.Body, message.Body);
+            command.Parameters.AddWithValue(row.CreatedAt, message.Timestamp.UtcDateTime);
         }
 
         sql.Append(';');
-        if (participants.Length > 0)
+        if (startsConversations)
         {
-            sql.Append(" INSERT IGNORE INTO sb_user_conversations (user_id, conversation) VALUES ").Append(participants).Append(';');
+            sql.Append(" INSERT IGNORE INTO sb_user_conversations (user_id, conversation) VALUES ");
+            var first = true;
+            for (var i = 0; i < batch.Count; i++)
+            {
+                var message = batch[i].Message;
+                if (StartsDirectConversation(message))
+                {
+                    var row = RowAt(i);
+                    var (a, b) = message.Conversation.Participants;
+                    sql.Append(first ? string.Empty : ", ").Append(row.Participants);
+                    command.Parameters.AddWithValue(row.ParticipantA, a.Value);
+                    command.Parameters.AddWithValue(row.ParticipantB, b.Value);
+                    first = false;
+                }
+            }
+
+            sql.Append("; COMMIT;");
         }
 
         command.CommandText = sql.ToString();
-        await command.ExecuteNonQueryAsync();
-        await transaction.CommitAsync();
+        try
+        {
+            await command.ExecuteNonQueryAsync();
+        }
+        catch
+        {
+            await AbandonTransactionAsync(connection);
+            throw;
+        }
+
         Interlocked.Increment(ref _commits);
         Interlocked.Add(ref _committed, batch.Count);
     }
+
+    /// <summary>
+    /// After a failed commit: MariaDB stops at the failing statement and leaves a started transaction open, and pooled
+    /// connections are not reset, so roll back (a no-op when none is open) before the connection returns to the pool.
+    /// If even that fails, retire the pool's connections (this one with them) rather than hand an open transaction to
+    /// the next commit.
+    /// </summary>
+    private async Task AbandonTransactionAsync(MySqlConnection connection)
+    {
+        try
+        {
+            await using var rollback = new MySqlCommand("ROLLBACK", connection);
+            await rollback.ExecuteNonQueryAsync();
+        }
+        catch (Exception exception)
+        {
+            LogRollbackFailed(_logger, exception);
+            await MySqlConnection.ClearPoolAsync(connection);
+        }
+    }
+
+    private static bool StartsDirectConversation(StoredMessage message) => message.Seq == 1 && !message.Conversation.IsGroup;
+
+    // Built once per row index and shared by every writer (a race only builds the same names twice).
+    private RowSql RowAt(int index) => _rows[index] ??= new RowSql(index);
 
     private async Task<MySqlConnection> OpenAsync(CancellationToken cancellationToken)
     {
@@ -324,6 +379,35 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
 
     [LoggerMessage(EventId = 4002, Level = LogLevel.Error, Message = "Appending a message to the log failed")]
     private static partial void LogAppendFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "Rolling back a failed commit failed; the pooled connections are discarded")]
+    private static partial void LogRollbackFailed(ILogger logger, Exception exception);
+
+    /// <summary>The parameter names and SQL fragments of one row of a commit, so a commit does not format them again.</summary>
+    private sealed class RowSql(int index)
+    {
+        public string Conversation { get; } = $"@c{index}";
+
+        public string Seq { get; } = $"@s{index}";
+
+        public string From { get; } = $"@f{index}";
+
+        public string To { get; } = $"@t{index}";
+
+        public string RequestId { get; } = $"@r{index}";
+
+        public string Body { get; } = $"@b{index}";
+
+        public string CreatedAt { get; } = $"@d{index}";
+
+        public string ParticipantA { get; } = $"@pa{index}";
+
+        public string ParticipantB { get; } = $"@pb{index}";
+
+        public string Values { get; } = $"(@c{index}, @s{index}, @f{index}, @t{index}, @r{index}, @b{index}, @d{index})";
+
+        public string Participants { get; } = $"(@pa{index}, @c{index}), (@pb{index}, @c{index})";
+    }
 
     private sealed class PendingAppend(StoredMessage message)
     {
