@@ -45,6 +45,11 @@ internal sealed class ConversationSequencer(ConversationId conversation, IMessag
             {
                 await MessageLogCalls.GuardAsync(() => log.AppendAsync(message));
             }
+            catch (DuplicateRequestException)
+            {
+                // The log refused the whole row: the seq stays free.
+                throw;
+            }
             catch
             {
                 // We no longer know whether the write landed: read the truth back on the next append.

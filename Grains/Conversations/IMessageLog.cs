@@ -11,7 +11,10 @@ namespace Switchboard.Grains.Conversations;
 /// </summary>
 public interface IMessageLog
 {
-    /// <summary>Stores a sequenced message; indexes the sender's request id and, for direct messages, both participants.</summary>
+    /// <summary>
+    /// Stores a sequenced message; indexes the sender's request id and, for direct messages, both participants.
+    /// Throws <see cref="DuplicateRequestException"/>, storing nothing, when the sender's request id is already stored.
+    /// </summary>
     ValueTask AppendAsync(StoredMessage message, CancellationToken cancellationToken = default);
 
     /// <summary>The latest seq of a conversation, 0 when it has none.</summary>
@@ -23,9 +26,6 @@ public interface IMessageLog
     /// <summary>Where a sender's request id was stored, if it was.</summary>
     ValueTask<SendReceipt?> FindRequestAsync(UserId sender, string requestId, CancellationToken cancellationToken = default);
 
-    /// <summary>The sender's request ids stored since <paramref name="since"/>, newest last, at most <paramref name="limit"/>.</summary>
-    ValueTask<IReadOnlyList<StoredRequest>> GetRecentRequestsAsync(UserId sender, DateTimeOffset since, int limit, CancellationToken cancellationToken = default);
-
     /// <summary>
     /// The user's direct conversations (those with at least one message), or null when there are more than
     /// <paramref name="limit"/>.
@@ -35,6 +35,3 @@ public interface IMessageLog
     /// <summary>The user's direct conversations plus the given group conversations, each with its latest seq (0 when empty).</summary>
     ValueTask<IReadOnlyList<ConversationSummary>> ListConversationsAsync(UserId user, IReadOnlyCollection<ConversationId> groups, CancellationToken cancellationToken = default);
 }
-
-/// <summary>A request id as the log remembers it.</summary>
-public sealed record StoredRequest(string RequestId, SendReceipt Receipt, DateTimeOffset Timestamp);

@@ -17,11 +17,22 @@ public sealed class InMemoryMessageLog : IMessageLog
 
     public ValueTask AppendAsync(StoredMessage message, CancellationToken cancellationToken = default)
     {
-        var log = _conversations.GetOrAdd(message.Conversation, static _ => new ConversationLog());
-        log.Append(message);
-
+        // As MariaDB's unique (sender, request_id): a request id is stored once, and a refused row stores nothing.
         var requests = _requests.GetOrAdd(message.From, static _ => new SenderRequests());
-        requests.Add(new StoredRequest(message.RequestId, new SendReceipt(message.Conversation, message.Seq), message.Timestamp));
+        if (!requests.TryAdd(message.RequestId, new SendReceipt(message.Conversation, message.Seq)))
+        {
+            return ValueTask.FromException(new DuplicateRequestException(message.RequestId));
+        }
+
+        try
+        {
+            _conversations.GetOrAdd(message.Conversation, static _ => new ConversationLog()).Append(message);
+        }
+        catch
+        {
+            requests.Remove(message.RequestId);
+            throw;
+        }
 
         if (!message.Conversation.IsGroup)
         {
@@ -43,9 +54,6 @@ public sealed class InMemoryMessageLog : IMessageLog
 
     public ValueTask<SendReceipt?> FindRequestAsync(UserId sender, string requestId, CancellationToken cancellationToken = default) =>
         ValueTask.FromResult(_requests.TryGetValue(sender, out var requests) ? requests.Find(requestId) : null);
-
-    public ValueTask<IReadOnlyList<StoredRequest>> GetRecentRequestsAsync(UserId sender, DateTimeOffset since, int limit, CancellationToken cancellationToken = default) =>
-        ValueTask.FromResult(_requests.TryGetValue(sender, out var requests) ? requests.Since(since, limit) : (IReadOnlyList<StoredRequest>)[]);
 
     public ValueTask<IReadOnlyCollection<ConversationId>?> ListDirectConversationsAsync(UserId user, int limit, CancellationToken cancellationToken = default)
     {
@@ -125,18 +133,22 @@ public sealed class InMemoryMessageLog : IMessageLog
 
     private sealed class SenderRequests
     {
-        private readonly Dictionary<string, StoredRequest> _byId = new(StringComparer.Ordinal);
-        private readonly List<StoredRequest> _inOrder = [];
+        private readonly Dictionary<string, SendReceipt> _byId = new(StringComparer.Ordinal);
         private readonly Lock _lock = new();
 
-        public void Add(StoredRequest request)
+        public bool TryAdd(string requestId, SendReceipt receipt)
         {
             lock (_lock)
             {
-                if (_byId.TryAdd(request.RequestId, request))
-                {
-                    _inOrder.Add(request);
-                }
+                return _byId.TryAdd(requestId, receipt);
+            }
+        }
+
+        public void Remove(string requestId)
+        {
+            lock (_lock)
+            {
+                _byId.Remove(requestId);
             }
         }
 
@@ -144,16 +156,7 @@ public sealed class InMemoryMessageLog : IMessageLog
         {
             lock (_lock)
             {
-                return _byId.TryGetValue(requestId, out var request) ? request.Receipt : null;
-            }
-        }
-
-        public IReadOnlyList<StoredRequest> Since(DateTimeOffset since, int limit)
-        {
-            lock (_lock)
-            {
-                var recent = _inOrder.Where(r => r.Timestamp >= since).ToList();
-                return recent.Count <= limit ? recent : recent.GetRange(recent.Count - limit, limit);
+                return _byId.TryGetValue(requestId, out var receipt) ? receipt : null;
             }
         }
     }

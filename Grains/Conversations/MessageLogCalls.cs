@@ -4,7 +4,8 @@ namespace Switchboard.Grains.Conversations;
 
 /// <summary>
 /// Calls into the message log from grains. Provider exceptions (MySqlException and the like) may not cross
-/// silos; the caller gets <c>unavailable</c>, which tells a client to retry with the same id.
+/// silos; the caller gets <c>unavailable</c>, which tells a client to retry with the same id. A
+/// <see cref="DuplicateRequestException"/> is an answer, not a failure: it passes through.
 /// </summary>
 internal static class MessageLogCalls
 {
@@ -14,7 +15,7 @@ internal static class MessageLogCalls
         {
             return await call();
         }
-        catch (Exception exception) when (exception is not SwitchboardException)
+        catch (Exception exception) when (exception is not SwitchboardException and not DuplicateRequestException)
         {
             throw SwitchboardException.Unavailable("The message log is unavailable; retry with the same id.", new Exception(exception.Message));
         }

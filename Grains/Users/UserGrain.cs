@@ -32,15 +32,10 @@ internal sealed partial class UserGrain(
     private readonly Dictionary<SiloAddress, SiloConnections> _silos = [];
     private readonly Dictionary<string, Task<SendReceipt>> _inFlight = new(StringComparer.Ordinal);
 
-    // Ids whose last attempt failed without a definite answer (a timeout, a stalled database): the message may
-    // have been stored after all, so a retry asks the log before sending again.
-    private readonly HashSet<string> _uncertain = new(StringComparer.Ordinal);
-
     // The grain is reentrant: state writes must not overlap, or the second would carry a stale version.
     private readonly SemaphoreSlim _stateWrite = new(1, 1);
     private SendDedupe? _dedupe;
     private DirectConversations? _directConversations;
-    private Task? _dedupeLoad;
 
     private UserId Id => new(this.GetPrimaryKeyString());
 
@@ -92,7 +87,7 @@ internal sealed partial class UserGrain(
             throw SwitchboardException.BadRequest("A user sends only as itself.");
         }
 
-        var dedupe = await GetDedupeAsync();
+        var dedupe = _dedupe ??= new SendDedupe(options.Value.DedupeWindow, options.Value.DedupeCapacity);
         if (dedupe.TryGet(command.RequestId, out var known))
         {
             return known;
@@ -104,18 +99,13 @@ internal sealed partial class UserGrain(
             return await pending;
         }
 
+        // An id this activation has not seen may still be stored (by an earlier activation, or by an attempt that
+        // timed out): the log's unique (sender, request id) refuses it, and SendOnceAsync answers with the original.
         var send = SendOnceAsync(command, dedupe);
         _inFlight[command.RequestId] = send;
         try
         {
-            var receipt = await send;
-            _uncertain.Remove(command.RequestId);
-            return receipt;
-        }
-        catch (Exception exception) when (exception is not SwitchboardException { Code: not ErrorCode.Unavailable })
-        {
-            _uncertain.Add(command.RequestId);
-            throw;
+            return await send;
         }
         finally
         {
@@ -215,16 +205,35 @@ internal sealed partial class UserGrain(
 
     private async Task<SendReceipt> SendOnceAsync(SendCommand command, SendDedupe dedupe)
     {
-        if (!dedupe.IsComplete || _uncertain.Contains(command.RequestId))
+        StoredMessage message;
+        bool fannedOutToSender;
+        try
         {
-            var stored = await MessageLogCalls.GuardAsync(() => log.FindRequestAsync(Id, command.RequestId));
-            if (stored is not null)
-            {
-                dedupe.Add(command.RequestId, stored, time.GetUtcNow());
-                return stored;
-            }
+            (message, fannedOutToSender) = await RouteAsync(command);
+        }
+        catch (DuplicateRequestException)
+        {
+            // Stored before (by an earlier activation, or by an attempt whose answer was lost): the original's receipt.
+            var stored = await MessageLogCalls.GuardAsync(() => log.FindRequestAsync(Id, command.RequestId))
+                ?? throw SwitchboardException.Unavailable($"Request id '{command.RequestId}' is stored but could not be read back; retry.");
+            dedupe.Add(command.RequestId, stored, time.GetUtcNow());
+            return stored;
         }
 
+        var receipt = new SendReceipt(message.Conversation, message.Seq);
+        dedupe.Add(command.RequestId, receipt, message.Timestamp);
+
+        if (!fannedOutToSender)
+        {
+            DeliverToOwnSockets(message, command.Origin);
+        }
+
+        return receipt;
+    }
+
+    /// <summary>Sequences and stores the message where its conversation is sequenced; also says whether the group fan-out reaches the sender.</summary>
+    private async Task<(StoredMessage Message, bool FannedOutToSender)> RouteAsync(SendCommand command)
+    {
         StoredMessage message;
         bool fannedOutToSender;
         if (command.To.IsGroup)
@@ -250,15 +259,7 @@ internal sealed partial class UserGrain(
             fannedOutToSender = false;
         }
 
-        var receipt = new SendReceipt(message.Conversation, message.Seq);
-        dedupe.Add(command.RequestId, receipt, message.Timestamp);
-
-        if (!fannedOutToSender)
-        {
-            DeliverToOwnSockets(message, command.Origin);
-        }
-
-        return receipt;
+        return (message, fannedOutToSender);
     }
 
     /// <summary>Sequences and stores a direct message in a conversation this grain owns, then sends it on to the recipient.</summary>
@@ -300,47 +301,6 @@ internal sealed partial class UserGrain(
 
         DeliverToSockets(new Delivery(message.Conversation, message.Seq, message.From, origin, MessageFrame.Serialize(message)));
     }
-
-    private async ValueTask<SendDedupe> GetDedupeAsync()
-    {
-        if (_dedupe is not null)
-        {
-            return _dedupe;
-        }
-
-        _dedupeLoad ??= LoadDedupeAsync();
-        try
-        {
-            await _dedupeLoad;
-        }
-        catch
-        {
-            _dedupeLoad = null;
-            throw;
-        }
-
-        return _dedupe!;
-    }
-
-    private async Task LoadDedupeAsync()
-    {
-        var settings = options.Value;
-        var dedupe = new SendDedupe(settings.DedupeWindow, settings.DedupeCapacity);
-        var since = time.GetUtcNow() - settings.DedupeWindow;
-        var recent = await MessageLogCalls.GuardAsync(() => log.GetRecentRequestsAsync(Id, since, settings.DedupeCapacity));
-        foreach (var request in recent)
-        {
-            dedupe.Add(request.RequestId, request.Receipt, request.Timestamp);
-        }
-
-        if (recent.Count >= settings.DedupeCapacity)
-        {
-            dedupe.MarkIncomplete();
-        }
-
-        _dedupe = dedupe;
-    }
-
 
     private ImmutableArray<GroupId> Groups() => [.. state.State.Groups.Select(g => new GroupId(g))];
 

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using MySqlConnector;
 using Switchboard.Conversations;
+using Switchboard.Grains.Conversations;
 using Switchboard.Grains.Conversations.MariaDb;
 using Switchboard.Identity;
 using Switchboard.Messaging;
@@ -127,8 +128,12 @@ public sealed class MariaDbMessageLogTests(DurableClusterFixture fixture)
         var duplicateRequest = log.AppendAsync(Message(conversation, 2, "alice", "r1")).AsTask();
         var fine = log.AppendAsync(Message(ConversationId.ForGroup(new GroupId("x")), 1, "alice", "r2")).AsTask();
 
-        await Assert.ThrowsAnyAsync<Exception>(() => duplicateSeq);
-        await Assert.ThrowsAnyAsync<Exception>(() => duplicateRequest);
+        var seqFailure = await Assert.ThrowsAnyAsync<Exception>(() => duplicateSeq);
+        Assert.IsNotType<DuplicateRequestException>(seqFailure);
+
+        // A stored request id is an answer for the sender's grain (it then reads the original receipt), not a failure.
+        var requestFailure = await Assert.ThrowsAsync<DuplicateRequestException>(() => duplicateRequest);
+        Assert.Equal("r1", requestFailure.RequestId);
         await fine;
         Assert.Equal(new SendReceipt(conversation, 1), await log.FindRequestAsync(new UserId("alice"), "r1"));
         Assert.Equal(1, await log.GetLatestSeqAsync(conversation));
@@ -181,8 +186,12 @@ public sealed class MariaDbMessageLogTests(DurableClusterFixture fixture)
         Assert.Equal(
             new[] { (withBob.Value, 2L), (withCarol.Value, 1L), (empty.Value, 0L), (group.Value, 1L) }.OrderBy(x => x.Item1, StringComparer.Ordinal),
             list.Select(c => (c.Conversation.Value, c.Seq)));
-        var recent = await log.GetRecentRequestsAsync(alice, Now.AddHours(-1), 10);
-        Assert.Equal(["a1"], recent.Select(r => r.RequestId));
+
+        // What a user grain loads to know which of its direct conversations may have messages (null: too many to keep).
+        var direct = await log.ListDirectConversationsAsync(alice, limit: 2);
+        Assert.Equal([withBob.Value, withCarol.Value], direct!.Select(c => c.Value).Order(StringComparer.Ordinal));
+        Assert.Null(await log.ListDirectConversationsAsync(alice, limit: 1));
+        Assert.Empty((await log.ListDirectConversationsAsync(new UserId("dave"), limit: 2))!);
     }
 
     [Fact]
@@ -237,7 +246,7 @@ public sealed class MariaDbMessageLogTests(DurableClusterFixture fixture)
             Message(withBob, 2, "bob", "b2"));
 
         await appends[0];
-        await Assert.ThrowsAsync<MySqlException>(() => appends[1]);
+        await Assert.ThrowsAsync<DuplicateRequestException>(() => appends[1]);
         await appends[2];
         await appends[3];
         var expected = new[] { ("alice", withBob), ("alice", withDave), ("bob", withBob), ("dave", withDave) }

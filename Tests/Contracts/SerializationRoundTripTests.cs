@@ -21,7 +21,7 @@ public sealed class SerializationRoundTripTests(SerializerFixture fixture) : ICl
         typeof(UserId), typeof(GroupId), typeof(ConnectionId), typeof(Caller), typeof(ConversationId),
         typeof(Recipient), typeof(SendCommand), typeof(SendReceipt), typeof(StoredMessage), typeof(Delivery),
         typeof(ConversationSummary), typeof(HistoryPage), typeof(Presence), typeof(GroupInfo),
-        typeof(GroupMember), typeof(SwitchboardException), typeof(UserState), typeof(GroupState),
+        typeof(GroupMember), typeof(SwitchboardException), typeof(Switchboard.Grains.Conversations.DuplicateRequestException), typeof(UserState), typeof(GroupState),
 
         // Holds a grain reference, so it round-trips on a live silo: Tests/Grains/SiloRouteSerializationTests.
         typeof(Switchboard.Connections.SiloRoute),
@@ -265,6 +265,17 @@ public sealed class SerializationRoundTripTests(SerializerFixture fixture) : ICl
 
         Assert.Equal(ErrorCode.Forbidden, copy.Code);
         Assert.Equal("Only members may post.", copy.Message);
+    }
+
+    [Fact]
+    public void DuplicateRequestException_keeps_its_type_and_request_id_when_sent_as_an_exception()
+    {
+        // An owner on another silo answers a stored request id with it; the sender's grain must still recognise it.
+        Exception thrown = new Switchboard.Grains.Conversations.DuplicateRequestException("r-42");
+
+        var copy = Assert.IsType<Switchboard.Grains.Conversations.DuplicateRequestException>(fixture.RoundTrip(thrown));
+
+        Assert.Equal("r-42", copy.RequestId);
     }
 
     [Fact]

@@ -147,6 +147,33 @@ public sealed class CrossSiloRoutingTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_retry_after_deactivation_to_another_recipient_or_a_group_gets_the_original_receipt_and_stores_nothing()
+    {
+        var alice = NewId("alice");
+        var bob = NewId("bob");
+        var carol = NewId("carol");
+        var group = new GroupId(NewId("open"));
+        await fixture.Grains.GetGroupGrain(group).PutAsync(new Caller(new UserId(alice), Caller.TeacherRole), GroupPolicy.Open);
+        var id = Guid.NewGuid().ToString();
+        var first = await SendAsync(alice, $"user:{bob}", "first", id);
+        var groupFirst = await SendAsync(alice, $"group:{group.Value}", "group first", id + "-g", role: Caller.TeacherRole);
+
+        await fixture.Grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+
+        // Nothing in memory knows these ids any more: the log refuses the rows, and the original receipts come back.
+        Assert.Equal(first, await SendAsync(alice, $"user:{carol}", "retry elsewhere", id));
+        Assert.Equal(first, await SendAsync(alice, $"group:{group.Value}", "retry in the group", id, role: Caller.TeacherRole));
+        Assert.Equal(groupFirst, await SendAsync(alice, $"user:{bob}", "group retry as a dm", id + "-g"));
+        Assert.Equal(1, await ClusterFixture.Log.GetLatestSeqAsync(first.Conversation));
+        Assert.Equal(1, await ClusterFixture.Log.GetLatestSeqAsync(groupFirst.Conversation));
+        Assert.Equal(0, await ClusterFixture.Log.GetLatestSeqAsync(ConversationId.Direct(new UserId(alice), new UserId(carol))));
+
+        // The refused rows took no seq: the next messages continue without a gap.
+        Assert.Equal(2, (await SendAsync(alice, $"user:{bob}", "next")).Seq);
+        Assert.Equal(2, (await SendAsync(alice, $"group:{group.Value}", "next", role: Caller.TeacherRole)).Seq);
+    }
+
+    [Fact]
     public async Task Joining_subscribes_the_members_silo_and_leaving_unsubscribes_it()
     {
         var owner = NewId("teacher");

@@ -13,10 +13,12 @@ CREATE TABLE IF NOT EXISTS sb_messages (
     CONSTRAINT PK_sb_messages PRIMARY KEY (conversation, seq),
     -- Dedupe that outlives any grain: one message per (sender, request id).
     CONSTRAINT UX_sb_messages_request UNIQUE (sender, request_id),
-    INDEX IX_sb_messages_created (created_at),
-    -- A user grain loads its recent request ids on activation.
-    INDEX IX_sb_messages_sender_created (sender, created_at)
+    INDEX IX_sb_messages_created (created_at)
 ) ENGINE = InnoDB ROW_FORMAT = DYNAMIC;
+
+-- Before 2026-11-25 user grains loaded their recent request ids through this index on activation; the unique
+-- (sender, request_id) now answers a retried id at insert time, so every append saves one index write.
+ALTER TABLE sb_messages DROP INDEX IF EXISTS IX_sb_messages_sender_created;
 
 -- Each user's direct conversations (group conversations come from memberships).
 CREATE TABLE IF NOT EXISTS sb_user_conversations (

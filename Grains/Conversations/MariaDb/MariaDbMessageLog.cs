@@ -104,29 +104,6 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
         return await reader.ReadAsync(cancellationToken) ? new SendReceipt(ParseConversation(reader.GetString(0)), reader.GetInt64(1)) : null;
     }
 
-    public async ValueTask<IReadOnlyList<StoredRequest>> GetRecentRequestsAsync(UserId sender, DateTimeOffset since, int limit, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var command = new MySqlCommand(
-            "SELECT request_id, conversation, seq, created_at FROM sb_messages " +
-            "WHERE sender = @s AND created_at >= @since ORDER BY created_at DESC LIMIT @limit", connection);
-        command.Parameters.AddWithValue("@s", sender.Value);
-        command.Parameters.AddWithValue("@since", since.UtcDateTime);
-        command.Parameters.AddWithValue("@limit", limit);
-        var requests = new List<StoredRequest>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            requests.Add(new StoredRequest(
-                reader.GetString(0),
-                new SendReceipt(ParseConversation(reader.GetString(1)), reader.GetInt64(2)),
-                AsUtc(reader.GetDateTime(3))));
-        }
-
-        requests.Reverse();
-        return requests;
-    }
-
     public async ValueTask<IReadOnlyList<ConversationSummary>> ListConversationsAsync(UserId user, IReadOnlyCollection<ConversationId> groups, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenAsync(cancellationToken);
@@ -239,14 +216,19 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
                     }
                     catch (Exception single)
                     {
-                        pending.Completion.TrySetException(single);
+                        pending.Completion.TrySetException(Classify(single, pending.Message));
                     }
                 }
             }
             catch (Exception exception)
             {
-                LogAppendFailed(_logger, exception);
-                batch[0].Completion.TrySetException(exception);
+                var classified = Classify(exception, batch[0].Message);
+                if (classified is not DuplicateRequestException)
+                {
+                    LogAppendFailed(_logger, exception);
+                }
+
+                batch[0].Completion.TrySetException(classified);
             }
         }
     }
@@ -345,6 +327,12 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
     // Built once per row index and shared by every writer (a race only builds the same names twice).
     private RowSql RowAt(int index) => _rows[index] ??= new RowSql(index);
 
+    /// <summary>A row refused by the unique (sender, request_id) is an answer for the sender's grain, not a failure.</summary>
+    private static Exception Classify(Exception exception, StoredMessage message) =>
+        exception is MySqlException { ErrorCode: MySqlErrorCode.DuplicateKeyEntry } duplicate && duplicate.Message.Contains("UX_sb_messages_request", StringComparison.Ordinal)
+            ? new DuplicateRequestException(message.RequestId)
+            : exception;
+
     private async Task<MySqlConnection> OpenAsync(CancellationToken cancellationToken)
     {
         var connection = new MySqlConnection(_connectionString);
@@ -413,6 +401,8 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
     {
         public StoredMessage Message { get; } = message;
 
-        public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Continuations run where the commit completed: a grain's await is queued to its activation anyway, so
+        // forcing them through the thread pool first only cost a wake-up per message.
+        public TaskCompletionSource Completion { get; } = new();
     }
 }
