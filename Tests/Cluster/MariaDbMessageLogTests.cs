@@ -116,6 +116,26 @@ public sealed class MariaDbMessageLogTests(DurableClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_commit_delay_lets_messages_arriving_one_at_a_time_share_a_commit()
+    {
+        var cluster = await fixture.CreateClusterAsync();
+        await using var _ = cluster;
+        var options = Options.Create(new MessageLogOptions { ConnectionString = cluster.ConnectionString, Writers = 1, CommitDelay = TimeSpan.FromMilliseconds(40) });
+        await using var log = new MariaDbMessageLog(options, NullLogger<MariaDbMessageLog>.Instance);
+        var group = ConversationId.ForGroup(new GroupId("paced"));
+
+        // The second append is issued after the first has reached the writer, well within the delay.
+        var first = log.AppendAsync(Message(group, 1, "alice", "p1")).AsTask();
+        await Task.Delay(5);
+        var second = log.AppendAsync(Message(group, 2, "alice", "p2")).AsTask();
+        await Task.WhenAll(first, second);
+
+        Assert.Equal(1, log.Commits);
+        Assert.Equal(2, log.Committed);
+        Assert.Equal(2, await log.GetLatestSeqAsync(group));
+    }
+
+    [Fact]
     public async Task A_duplicate_seq_or_request_id_fails_only_that_append()
     {
         var (log, cluster) = await CreateAsync();

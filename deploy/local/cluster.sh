@@ -301,7 +301,7 @@ start_mariadb() {
   # for every silo's pool (Maximum Pool Size below) with a margin; the default 151 is less than two pools.
   start_process mariadb mariadbd --no-defaults --datadir="$MARIADB_DIR/data" --socket="$MARIADB_SOCKET" \
     --pid-file="$MARIADB_DIR/mysqld.pid" --port="$MARIADB_PORT" --bind-address=127.0.0.1 "$user_option" \
-    --skip-log-bin --skip-name-resolve --max-connections=500
+    --skip-log-bin --skip-name-resolve --max-connections=500 ${SWITCHBOARD_MARIADB_OPTIONS:-}
   wait_for mariadb 60 mariadb_ready
   say "mariadb is ready on 127.0.0.1:$MARIADB_PORT (data in $(rel "$MARIADB_DIR/data"))"
 }

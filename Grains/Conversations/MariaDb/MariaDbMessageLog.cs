@@ -189,6 +189,15 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
                 batch.Add(pending);
             }
 
+            if (_options.CommitDelay > TimeSpan.Zero && batch.Count > 0 && batch.Count < _options.MaxBatch)
+            {
+                await Task.Delay(_options.CommitDelay);
+                while (batch.Count < _options.MaxBatch && _queue.Reader.TryRead(out var late))
+                {
+                    batch.Add(late);
+                }
+            }
+
             if (batch.Count == 0)
             {
                 continue;

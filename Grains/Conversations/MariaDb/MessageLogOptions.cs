@@ -18,6 +18,14 @@ public sealed class MessageLogOptions
     [Range(1, 64)]
     public int Writers { get; set; } = 2;
 
+    /// <summary>
+    /// How long a writer waits, after the first message of a commit arrives, for more to join it. Default 0: commit
+    /// at once (under load, what queues while a commit runs joins the next one anyway). A small delay trades that
+    /// much latency for fewer commits when messages arrive one at a time.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:00.050")]
+    public TimeSpan CommitDelay { get; set; } = TimeSpan.Zero;
+
     /// <summary>How long messages are kept (the latest of each conversation is always kept). Default 30 days.</summary>
     [Range(typeof(TimeSpan), "1.00:00:00", "3650.00:00:00")]
     public TimeSpan Retention { get; set; } = TimeSpan.FromDays(30);
