@@ -15,6 +15,8 @@ namespace Switchboard.Silo.WebSockets;
 /// </summary>
 public sealed class WebSocketSession : IClientConnection
 {
+    private const int InitialReceiveBytes = 4096;
+
     private readonly Channel<OutboundFrame> _outbound;
     private readonly SemaphoreSlim _replaySlots;
     private readonly SocketOptions _options;
@@ -183,24 +185,19 @@ public sealed class WebSocketSession : IClientConnection
 
     private async Task ReceiveLoopAsync(WebSocket socket, Func<WebSocketSession, ReadOnlyMemory<byte>, Task> handle, CancellationToken cancellationToken)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(4096);
+        byte[]? buffer = null;
         try
         {
             while (true)
             {
+                // Between messages the socket waits with a zero-byte read, so an idle connection holds no receive
+                // buffer (a pooled buffer per idle socket was most of what an idle connection cost). The wait
+                // reads the next frame's header; the buffer is rented only once a message has begun.
+                var result = await socket.ReceiveAsync(Memory<byte>.Empty, cancellationToken);
+                buffer = ArrayPool<byte>.Shared.Rent(InitialReceiveBytes);
                 var count = 0;
-                ValueWebSocketReceiveResult result;
-                do
+                while (true)
                 {
-                    if (count == buffer.Length)
-                    {
-                        var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, _options.MaxMessageBytes + 1));
-                        buffer.AsSpan(0, count).CopyTo(larger);
-                        ArrayPool<byte>.Shared.Return(buffer);
-                        buffer = larger;
-                    }
-
-                    result = await socket.ReceiveAsync(buffer.AsMemory(count), cancellationToken);
                     if (result.MessageType == WebSocketMessageType.Close)
                     {
                         // The client closed (or answered our close): echo it if we have not closed yet.
@@ -222,8 +219,22 @@ public sealed class WebSocketSession : IClientConnection
                         await DrainUntilClosedAsync(socket, buffer, cancellationToken);
                         return;
                     }
+
+                    if (result.EndOfMessage)
+                    {
+                        break;
+                    }
+
+                    if (count == buffer.Length)
+                    {
+                        var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, _options.MaxMessageBytes + 1));
+                        buffer.AsSpan(0, count).CopyTo(larger);
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = larger;
+                    }
+
+                    result = await socket.ReceiveAsync(buffer.AsMemory(count), cancellationToken);
                 }
-                while (!result.EndOfMessage);
 
                 if (IsClosing)
                 {
@@ -233,11 +244,16 @@ public sealed class WebSocketSession : IClientConnection
 
                 _metrics.FrameReceived();
                 await handle(this, buffer.AsMemory(0, count));
+                ArrayPool<byte>.Shared.Return(buffer);
+                buffer = null;
             }
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            if (buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
         }
     }
 

@@ -169,6 +169,23 @@ public sealed class SocketClient : IAsyncDisposable
         }
     }
 
+    /// <summary>Sends one text message as the given WebSocket frames, in order (a frame may be empty).</summary>
+    public async Task SendFramesAsync(IReadOnlyList<byte[]> frames)
+    {
+        await _sendLock.WaitAsync();
+        try
+        {
+            for (var i = 0; i < frames.Count; i++)
+            {
+                await _socket.SendAsync(frames[i], WebSocketMessageType.Text, endOfMessage: i == frames.Count - 1, CancellationToken.None);
+            }
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
     /// <summary>Sends a request and waits for the frame that answers its id (ack, pong or error).</summary>
     public async Task<JsonElement> RequestAsync(object frame, TimeSpan? timeout = null)
     {
