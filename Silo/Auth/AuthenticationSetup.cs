@@ -34,6 +34,14 @@ public static class AuthenticationSetup
                 options.Events = new JwtBearerEvents
                 {
                     OnMessageReceived = ReadBrowserToken,
+
+                    // A socket keeps its upgrade request, and with it this principal, for as long as it is open:
+                    // keep the protocol's claims, not the parsed token with every claim it carries.
+                    OnTokenValidated = context =>
+                    {
+                        context.Principal = TokenClaims.KeepProtocolClaims(context.Principal!);
+                        return Task.CompletedTask;
+                    },
                     OnChallenge = async context =>
                     {
                         context.HandleResponse();
