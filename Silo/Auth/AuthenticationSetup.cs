@@ -1,4 +1,5 @@
 using System.Text;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Options;
 using Switchboard.Identity;
@@ -30,6 +31,9 @@ public static class AuthenticationSetup
             .Configure<TokenService>((options, tokens) =>
             {
                 options.MapInboundClaims = false;
+
+                // Nothing reads the token back from the authentication properties (GetTokenAsync), and a socket would keep it.
+                options.SaveToken = false;
                 options.TokenValidationParameters = tokens.ValidationParameters;
                 options.Events = new JwtBearerEvents
                 {
@@ -40,6 +44,7 @@ public static class AuthenticationSetup
                     OnTokenValidated = context =>
                     {
                         context.Principal = TokenClaims.KeepProtocolClaims(context.Principal!);
+                        context.Properties = new AuthenticationProperties();
                         return Task.CompletedTask;
                     },
                     OnChallenge = async context =>
