@@ -30,14 +30,17 @@ internal sealed partial class UserGrain(
     ILogger<UserGrain> logger) : Grain, IUserGrain
 {
     private readonly Dictionary<SiloAddress, SiloConnections> _silos = [];
-    private readonly Dictionary<string, Task<SendReceipt>> _inFlight = new(StringComparer.Ordinal);
+
+    // Made on first use: most users online are idle, and every one of them keeps an activation (turns never
+    // overlap, reentrant or not, so ??= is safe).
+    private Dictionary<string, Task<SendReceipt>>? _inFlight;
 
     // Ids whose last attempt failed without a definite answer (a timeout, a stalled database): the message may
     // have been stored after all, so a retry asks the log before sending again.
-    private readonly HashSet<string> _uncertain = new(StringComparer.Ordinal);
+    private HashSet<string>? _uncertain;
 
     // The grain is reentrant: state writes must not overlap, or the second would carry a stale version.
-    private readonly SemaphoreSlim _stateWrite = new(1, 1);
+    private SemaphoreSlim? _stateWrite;
     private SendDedupe? _dedupe;
     private DirectConversations? _directConversations;
     private Task? _dedupeLoad;
@@ -99,6 +102,7 @@ internal sealed partial class UserGrain(
         }
 
         // A retry racing its original waits for it instead of storing the message twice.
+        _inFlight ??= new(StringComparer.Ordinal);
         if (_inFlight.TryGetValue(command.RequestId, out var pending))
         {
             return await pending;
@@ -109,12 +113,12 @@ internal sealed partial class UserGrain(
         try
         {
             var receipt = await send;
-            _uncertain.Remove(command.RequestId);
+            _uncertain?.Remove(command.RequestId);
             return receipt;
         }
         catch (Exception exception) when (exception is not SwitchboardException { Code: not ErrorCode.Unavailable })
         {
-            _uncertain.Add(command.RequestId);
+            (_uncertain ??= new(StringComparer.Ordinal)).Add(command.RequestId);
             throw;
         }
         finally
@@ -171,6 +175,7 @@ internal sealed partial class UserGrain(
     public async Task SetMembershipAsync(GroupId group, bool isMember)
     {
         // Mutated only under the lock: a write in flight may be serializing the state on another thread.
+        _stateWrite ??= new SemaphoreSlim(1, 1);
         await _stateWrite.WaitAsync();
         try
         {
@@ -215,7 +220,7 @@ internal sealed partial class UserGrain(
 
     private async Task<SendReceipt> SendOnceAsync(SendCommand command, SendDedupe dedupe)
     {
-        if (!dedupe.IsComplete || _uncertain.Contains(command.RequestId))
+        if (!dedupe.IsComplete || (_uncertain?.Contains(command.RequestId) ?? false))
         {
             var stored = await MessageLogCalls.GuardAsync(() => log.FindRequestAsync(Id, command.RequestId));
             if (stored is not null)

@@ -18,7 +18,7 @@ public sealed class WebSocketSession : IClientConnection
     private const int InitialReceiveBytes = 4096;
 
     private readonly Channel<OutboundFrame> _outbound;
-    private readonly SemaphoreSlim _replaySlots;
+    private SemaphoreSlim? _replaySlots;
     private readonly SocketOptions _options;
     private readonly SwitchboardMetrics _metrics;
     private readonly ILogger _logger;
@@ -41,7 +41,6 @@ public sealed class WebSocketSession : IClientConnection
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait,
         });
-        _replaySlots = new SemaphoreSlim(Math.Max(1, options.OutboundQueueCapacity / 2));
     }
 
     public ConnectionId Id { get; }
@@ -69,7 +68,7 @@ public sealed class WebSocketSession : IClientConnection
 
         try
         {
-            await _replaySlots.WaitAsync(_aborted.Token);
+            await ReplaySlots.WaitAsync(_aborted.Token);
         }
         catch (Exception exception) when (exception is OperationCanceledException or ObjectDisposedException)
         {
@@ -81,9 +80,13 @@ public sealed class WebSocketSession : IClientConnection
             return true;
         }
 
-        _replaySlots.Release();
+        ReplaySlots.Release();
         return false;
     }
+
+    /// <summary>Made on the first <c>resume</c>: most sockets never replay, and an idle socket should cost little.</summary>
+    private SemaphoreSlim ReplaySlots =>
+        Volatile.Read(ref _replaySlots) ?? LazyInitializer.EnsureInitialized(ref _replaySlots, () => new SemaphoreSlim(Math.Max(1, _options.OutboundQueueCapacity / 2)));
 
     private bool TryQueue(OutboundFrame frame)
     {
@@ -140,11 +143,13 @@ public sealed class WebSocketSession : IClientConnection
     public async Task RunAsync(WebSocket socket, Func<WebSocketSession, ReadOnlyMemory<byte>, Task> handle, CancellationToken cancellationToken)
     {
         _socket = socket;
-        using var link = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _aborted.Token);
-        var sending = SendLoopAsync(socket, link.Token);
+
+        // The request's abort ends the session too: one token for both loops, without a linked source per socket.
+        var requestAborted = cancellationToken.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), _aborted);
+        var sending = SendLoopAsync(socket, _aborted.Token);
         try
         {
-            await ReceiveLoopAsync(socket, handle, link.Token);
+            await ReceiveLoopAsync(socket, handle, _aborted.Token);
         }
         catch (Exception exception) when (exception is OperationCanceledException or WebSocketException)
         {
@@ -179,6 +184,9 @@ public sealed class WebSocketSession : IClientConnection
             }
 
             ConnectionLog.Closed(_logger, Id.Value, User.Value, (int)(socket.CloseStatus ?? _closeStatus), _closeReason);
+
+            // Unregistered first (Dispose waits for a running callback), so an abort cannot cancel a disposed source.
+            requestAborted.Dispose();
             _aborted.Dispose();
         }
     }
@@ -285,7 +293,7 @@ public sealed class WebSocketSession : IClientConnection
                 _metrics.FrameSent();
                 if (frame.Replay)
                 {
-                    _replaySlots.Release();
+                    ReplaySlots.Release();
                 }
             }
 

@@ -263,6 +263,9 @@ public sealed class SocketClient : IAsyncDisposable
         return _socket.CloseStatus;
     }
 
+    /// <summary>Drops the connection without a close handshake, as a client whose network vanished.</summary>
+    public void Abort() => _socket.Abort();
+
     public async ValueTask DisposeAsync()
     {
         try
