@@ -30,10 +30,13 @@ internal sealed partial class UserGrain(
     ILogger<UserGrain> logger) : Grain, IUserGrain
 {
     private readonly Dictionary<SiloAddress, SiloConnections> _silos = [];
-    private readonly Dictionary<string, Task<SendReceipt>> _inFlight = new(StringComparer.Ordinal);
+
+    // Made on first use: most users online are idle, and every one of them keeps an activation (turns never
+    // overlap, reentrant or not, so ??= is safe).
+    private Dictionary<string, Task<SendReceipt>>? _inFlight;
 
     // The grain is reentrant: state writes must not overlap, or the second would carry a stale version.
-    private readonly SemaphoreSlim _stateWrite = new(1, 1);
+    private SemaphoreSlim? _stateWrite;
     private SendDedupe? _dedupe;
     private DirectConversations? _directConversations;
 
@@ -94,6 +97,7 @@ internal sealed partial class UserGrain(
         }
 
         // A retry racing its original waits for it instead of storing the message twice.
+        _inFlight ??= new(StringComparer.Ordinal);
         if (_inFlight.TryGetValue(command.RequestId, out var pending))
         {
             return await pending;
@@ -161,6 +165,7 @@ internal sealed partial class UserGrain(
     public async Task SetMembershipAsync(GroupId group, bool isMember)
     {
         // Mutated only under the lock: a write in flight may be serializing the state on another thread.
+        _stateWrite ??= new SemaphoreSlim(1, 1);
         await _stateWrite.WaitAsync();
         try
         {

@@ -1,4 +1,5 @@
 using System.Text;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Options;
 using Switchboard.Identity;
@@ -30,10 +31,22 @@ public static class AuthenticationSetup
             .Configure<TokenService>((options, tokens) =>
             {
                 options.MapInboundClaims = false;
+
+                // Nothing reads the token back from the authentication properties (GetTokenAsync), and a socket would keep it.
+                options.SaveToken = false;
                 options.TokenValidationParameters = tokens.ValidationParameters;
                 options.Events = new JwtBearerEvents
                 {
                     OnMessageReceived = ReadBrowserToken,
+
+                    // A socket keeps its upgrade request, and with it this principal, for as long as it is open:
+                    // keep the protocol's claims, not the parsed token with every claim it carries.
+                    OnTokenValidated = context =>
+                    {
+                        context.Principal = TokenClaims.KeepProtocolClaims(context.Principal!);
+                        context.Properties = new AuthenticationProperties();
+                        return Task.CompletedTask;
+                    },
                     OnChallenge = async context =>
                     {
                         context.HandleResponse();

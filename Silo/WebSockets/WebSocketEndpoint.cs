@@ -69,6 +69,8 @@ public static class WebSocketEndpoint
             return;
         }
 
+        // The request, headers included, lives as long as the socket: it has no more use for the bearer token.
+        context.Request.Headers.Authorization = default;
         try
         {
             using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Net.WebSockets;
-using System.Threading.Channels;
 using Switchboard.Identity;
 using Switchboard.Messaging;
 using Switchboard.Silo.Connections;
@@ -9,19 +8,30 @@ using Switchboard.Silo.Diagnostics;
 namespace Switchboard.Silo.WebSockets;
 
 /// <summary>
-/// One client socket: one receive loop that handles requests in order, and one send loop fed by a bounded
-/// queue, so that a slow client never blocks a grain or another client. All closing goes through
-/// <see cref="Close"/>: the send loop writes the close frame, the receive loop waits for the client's.
+/// One client socket: one receive loop that handles requests in order, and a bounded outbound queue drained
+/// by a send pump, so that a slow client never blocks a grain or another client. The pump runs only while
+/// frames are queued: an idle socket keeps no send loop waiting. All closing goes through <see cref="Close"/>:
+/// the pump writes the close frame after the queued frames, the receive loop waits for the client's.
 /// </summary>
-public sealed class WebSocketSession : IClientConnection
+public sealed class WebSocketSession : IClientConnection, IThreadPoolWorkItem
 {
-    private readonly Channel<OutboundFrame> _outbound;
-    private readonly SemaphoreSlim _replaySlots;
+    private const int InitialReceiveBytes = 4096;
+
+    // The outbound queue and its pump, all under _queueLock.
+    private readonly Lock _queueLock = new();
+    private readonly Queue<OutboundFrame> _queue = new();
+    private WebSocket? _socket;
+    private bool _pumping;
+    private bool _completed;
+    private bool _sendsEnded;
+    private TaskCompletionSource? _room;
+    private TaskCompletionSource? _sendsEndedSignal;
+
+    private SemaphoreSlim? _replaySlots;
     private readonly SocketOptions _options;
     private readonly SwitchboardMetrics _metrics;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _aborted = new();
-    private WebSocket? _socket;
     private int _closing;
     private WebSocketCloseStatus _closeStatus = WebSocketCloseStatus.NormalClosure;
     private string _closeReason = string.Empty;
@@ -34,12 +44,6 @@ public sealed class WebSocketSession : IClientConnection
         _options = options;
         _metrics = metrics;
         _logger = logger;
-        _outbound = Channel.CreateBounded<OutboundFrame>(new BoundedChannelOptions(options.OutboundQueueCapacity)
-        {
-            SingleReader = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
-        _replaySlots = new SemaphoreSlim(Math.Max(1, options.OutboundQueueCapacity / 2));
     }
 
     public ConnectionId Id { get; }
@@ -67,7 +71,7 @@ public sealed class WebSocketSession : IClientConnection
 
         try
         {
-            await _replaySlots.WaitAsync(_aborted.Token);
+            await ReplaySlots.WaitAsync(_aborted.Token);
         }
         catch (Exception exception) when (exception is OperationCanceledException or ObjectDisposedException)
         {
@@ -79,15 +83,28 @@ public sealed class WebSocketSession : IClientConnection
             return true;
         }
 
-        _replaySlots.Release();
+        ReplaySlots.Release();
         return false;
     }
 
+    /// <summary>Made on the first <c>resume</c>: most sockets never replay, and an idle socket should cost little.</summary>
+    private SemaphoreSlim ReplaySlots =>
+        Volatile.Read(ref _replaySlots) ?? LazyInitializer.EnsureInitialized(ref _replaySlots, () => new SemaphoreSlim(Math.Max(1, _options.OutboundQueueCapacity / 2)));
+
     private bool TryQueue(OutboundFrame frame)
     {
-        if (_outbound.Writer.TryWrite(frame))
+        lock (_queueLock)
         {
-            return true;
+            if (_completed)
+            {
+                return false;
+            }
+
+            if (_queue.Count < _options.OutboundQueueCapacity)
+            {
+                Enqueue(frame);
+                return true;
+            }
         }
 
         if (!IsClosing)
@@ -106,14 +123,34 @@ public sealed class WebSocketSession : IClientConnection
     /// </summary>
     public async ValueTask<bool> SendReplyAsync(ReadOnlyMemory<byte> frame)
     {
-        try
+        var reply = new OutboundFrame(frame, Replay: false);
+        while (true)
         {
-            await _outbound.Writer.WriteAsync(new OutboundFrame(frame, Replay: false), _aborted.Token);
-            return true;
-        }
-        catch (Exception exception) when (exception is ChannelClosedException or OperationCanceledException or ObjectDisposedException)
-        {
-            return false;
+            Task room;
+            lock (_queueLock)
+            {
+                if (_completed)
+                {
+                    return false;
+                }
+
+                if (_queue.Count < _options.OutboundQueueCapacity)
+                {
+                    Enqueue(reply);
+                    return true;
+                }
+
+                room = (_room ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+            }
+
+            try
+            {
+                await room.WaitAsync(_aborted.Token);
+            }
+            catch (Exception exception) when (exception is OperationCanceledException or ObjectDisposedException)
+            {
+                return false;
+            }
         }
     }
 
@@ -127,8 +164,18 @@ public sealed class WebSocketSession : IClientConnection
 
         _closeStatus = status;
         _closeReason = reason;
-        _discardQueued = discardQueued;
-        _outbound.Writer.TryComplete();
+        lock (_queueLock)
+        {
+            _discardQueued = discardQueued;
+            _completed = true;
+            WakeReplyWaiter();
+
+            // The close frame is owed: an idle socket needs a pump to write it.
+            if (!_pumping && _socket is not null)
+            {
+                StartPump();
+            }
+        }
 
         // A client that never answers the close frame does not keep the socket (or a drain) waiting.
         _aborted.CancelAfter(_options.CloseTimeout + TimeSpan.FromMilliseconds(100));
@@ -137,12 +184,21 @@ public sealed class WebSocketSession : IClientConnection
     /// <summary>Runs both loops until the socket is closed; <paramref name="handle"/> processes each text message in order.</summary>
     public async Task RunAsync(WebSocket socket, Func<WebSocketSession, ReadOnlyMemory<byte>, Task> handle, CancellationToken cancellationToken)
     {
-        _socket = socket;
-        using var link = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _aborted.Token);
-        var sending = SendLoopAsync(socket, link.Token);
+        // The request's abort ends the session too: one token for both loops, without a linked source per socket.
+        var requestAborted = cancellationToken.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), _aborted);
+        lock (_queueLock)
+        {
+            // Frames queued before the socket was accepted (the welcome), or a close that came first.
+            _socket = socket;
+            if (_queue.Count > 0 || _completed)
+            {
+                StartPump();
+            }
+        }
+
         try
         {
-            await ReceiveLoopAsync(socket, handle, link.Token);
+            await ReceiveLoopAsync(socket, handle, _aborted.Token);
         }
         catch (Exception exception) when (exception is OperationCanceledException or WebSocketException)
         {
@@ -156,6 +212,14 @@ public sealed class WebSocketSession : IClientConnection
         finally
         {
             Close(_closeStatus, _closeReason);
+
+            // Once closing, no new pump starts: the last one writes the close frame (or has failed).
+            Task sending;
+            lock (_queueLock)
+            {
+                sending = _sendsEnded ? Task.CompletedTask : (_sendsEndedSignal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+            }
+
             await sending;
 
             // The receive loop is gone (an error ended it): wait, bounded by the close timer, for the client's close frame.
@@ -177,30 +241,28 @@ public sealed class WebSocketSession : IClientConnection
             }
 
             ConnectionLog.Closed(_logger, Id.Value, User.Value, (int)(socket.CloseStatus ?? _closeStatus), _closeReason);
+
+            // Unregistered first (Dispose waits for a running callback), so an abort cannot cancel a disposed source.
+            requestAborted.Dispose();
             _aborted.Dispose();
         }
     }
 
     private async Task ReceiveLoopAsync(WebSocket socket, Func<WebSocketSession, ReadOnlyMemory<byte>, Task> handle, CancellationToken cancellationToken)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(4096);
+        byte[]? buffer = null;
         try
         {
             while (true)
             {
+                // Between messages the socket waits with a zero-byte read, so an idle connection holds no receive
+                // buffer (a pooled buffer per idle socket was most of what an idle connection cost). The wait
+                // reads the next frame's header; the buffer is rented only once a message has begun.
+                var result = await socket.ReceiveAsync(Memory<byte>.Empty, cancellationToken);
+                buffer = ArrayPool<byte>.Shared.Rent(InitialReceiveBytes);
                 var count = 0;
-                ValueWebSocketReceiveResult result;
-                do
+                while (true)
                 {
-                    if (count == buffer.Length)
-                    {
-                        var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, _options.MaxMessageBytes + 1));
-                        buffer.AsSpan(0, count).CopyTo(larger);
-                        ArrayPool<byte>.Shared.Return(buffer);
-                        buffer = larger;
-                    }
-
-                    result = await socket.ReceiveAsync(buffer.AsMemory(count), cancellationToken);
                     if (result.MessageType == WebSocketMessageType.Close)
                     {
                         // The client closed (or answered our close): echo it if we have not closed yet.
@@ -222,8 +284,22 @@ public sealed class WebSocketSession : IClientConnection
                         await DrainUntilClosedAsync(socket, buffer, cancellationToken);
                         return;
                     }
+
+                    if (result.EndOfMessage)
+                    {
+                        break;
+                    }
+
+                    if (count == buffer.Length)
+                    {
+                        var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, _options.MaxMessageBytes + 1));
+                        buffer.AsSpan(0, count).CopyTo(larger);
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = larger;
+                    }
+
+                    result = await socket.ReceiveAsync(buffer.AsMemory(count), cancellationToken);
                 }
-                while (!result.EndOfMessage);
 
                 if (IsClosing)
                 {
@@ -233,11 +309,16 @@ public sealed class WebSocketSession : IClientConnection
 
                 _metrics.FrameReceived();
                 await handle(this, buffer.AsMemory(0, count));
+                ArrayPool<byte>.Shared.Return(buffer);
+                buffer = null;
             }
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            if (buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
         }
     }
 
@@ -254,22 +335,72 @@ public sealed class WebSocketSession : IClientConnection
         }
     }
 
-    private async Task SendLoopAsync(WebSocket socket, CancellationToken cancellationToken)
+    /// <summary>Queues a frame and makes sure a pump is sending; the caller holds <see cref="_queueLock"/>.</summary>
+    private void Enqueue(OutboundFrame frame)
     {
+        _queue.Enqueue(frame);
+        if (!_pumping && _socket is not null)
+        {
+            StartPump();
+        }
+    }
+
+    /// <summary>
+    /// Starts the one pump, on the thread pool: frames are queued from grain turns, which must not run socket
+    /// writes. The session is its own work item, so starting a pump allocates nothing.
+    /// </summary>
+    private void StartPump()
+    {
+        _pumping = true;
+        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+    }
+
+    void IThreadPoolWorkItem.Execute() => _ = SendPumpAsync();
+
+    private void WakeReplyWaiter()
+    {
+        _room?.TrySetResult();
+        _room = null;
+    }
+
+    /// <summary>Sends queued frames in order until the queue is empty; once closing, then writes the close frame.</summary>
+    private async Task SendPumpAsync()
+    {
+        var socket = _socket!;
+        var cancellationToken = _aborted.Token;
         try
         {
-            await foreach (var frame in _outbound.Reader.ReadAllAsync(cancellationToken))
+            while (true)
             {
-                if (_discardQueued)
+                OutboundFrame frame;
+                lock (_queueLock)
                 {
-                    break;
+                    if (_discardQueued)
+                    {
+                        _queue.Clear();
+                    }
+
+                    if (!_queue.TryDequeue(out frame))
+                    {
+                        if (!_completed)
+                        {
+                            // Idle again: the queue's array goes too.
+                            _pumping = false;
+                            _queue.TrimExcess();
+                            return;
+                        }
+
+                        break;
+                    }
+
+                    WakeReplyWaiter();
                 }
 
                 await socket.SendAsync(frame.Bytes, WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
                 _metrics.FrameSent();
                 if (frame.Replay)
                 {
-                    _replaySlots.Release();
+                    ReplaySlots.Release();
                 }
             }
 
@@ -278,11 +409,21 @@ public sealed class WebSocketSession : IClientConnection
                 await socket.CloseOutputAsync(_closeStatus, _closeReason, cancellationToken);
             }
         }
-        catch (Exception exception) when (exception is OperationCanceledException or WebSocketException or ObjectDisposedException)
+        catch (Exception exception)
         {
+            // The pump stays marked as running: nothing more is sent on a broken socket, and the queue fills up.
             ConnectionLog.SocketError(_logger, Id.Value, exception);
             _aborted.Cancel();
         }
+
+        TaskCompletionSource? signal;
+        lock (_queueLock)
+        {
+            _sendsEnded = true;
+            signal = _sendsEndedSignal;
+        }
+
+        signal?.TrySetResult();
     }
 }
 

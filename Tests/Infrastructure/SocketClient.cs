@@ -169,6 +169,23 @@ public sealed class SocketClient : IAsyncDisposable
         }
     }
 
+    /// <summary>Sends one text message as the given WebSocket frames, in order (a frame may be empty).</summary>
+    public async Task SendFramesAsync(IReadOnlyList<byte[]> frames)
+    {
+        await _sendLock.WaitAsync();
+        try
+        {
+            for (var i = 0; i < frames.Count; i++)
+            {
+                await _socket.SendAsync(frames[i], WebSocketMessageType.Text, endOfMessage: i == frames.Count - 1, CancellationToken.None);
+            }
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
     /// <summary>Sends a request and waits for the frame that answers its id (ack, pong or error).</summary>
     public async Task<JsonElement> RequestAsync(object frame, TimeSpan? timeout = null)
     {
@@ -245,6 +262,9 @@ public sealed class SocketClient : IAsyncDisposable
         await _receiving.WaitAsync(timeout ?? Wait.DefaultTimeout);
         return _socket.CloseStatus;
     }
+
+    /// <summary>Drops the connection without a close handshake, as a client whose network vanished.</summary>
+    public void Abort() => _socket.Abort();
 
     public async ValueTask DisposeAsync()
     {

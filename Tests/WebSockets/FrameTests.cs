@@ -154,6 +154,69 @@ public sealed class FrameTests(SiloHostFixture host)
         Assert.Equal(WebSocketCloseStatus.MessageTooBig, await socket.WaitForCloseAsync());
     }
 
+    // The server waits for each message with a zero-byte read and takes a buffer only once a frame has begun:
+    // whatever shape the next message has, it is read whole.
+
+    [Fact]
+    public async Task A_large_fragmented_message_after_an_idle_wait_is_read_whole()
+    {
+        var alice = SiloHostFixture.NewId("alice");
+        var bob = SiloHostFixture.NewId("bob");
+        await using var a = await host.ConnectAsync(alice);
+        await using var b = await host.ConnectAsync(bob);
+
+        // Answered, so the server is back in its wait for the next message.
+        await a.PingAsync();
+        var frame = SendFrameOfSize($"user:{bob}", "idle-big", Limit);
+        await a.SendFragmentsAsync(frame, 3000);
+        var ack = await a.WaitForAsync(f => f.Str("id") == "idle-big", "the ack of the fragmented send");
+
+        Assert.Equal("ack", ack.Type());
+        var message = await b.WaitForMessageAsync(Protocol.Dm(alice, bob), 1);
+        Assert.Equal(JsonDocument.Parse(frame).RootElement.GetProperty("body").GetString(), message.GetProperty("body").GetString());
+    }
+
+    [Fact]
+    public async Task A_message_whose_first_frame_is_empty_is_read_whole()
+    {
+        await using var socket = await host.ConnectAsync(SiloHostFixture.NewId("alice"));
+        var ping = Encoding.UTF8.GetBytes("{\"type\":\"ping\",\"id\":\"e-1\"}");
+
+        await socket.SendFramesAsync([[], ping[..10], [], ping[10..]]);
+        var pong = await socket.WaitForAsync(f => f.Str("id") == "e-1", "the pong");
+
+        Assert.Equal("pong", pong.Type());
+    }
+
+    [Fact]
+    public async Task An_empty_message_gets_bad_request_and_the_next_one_is_answered()
+    {
+        await using var socket = await host.ConnectAsync(SiloHostFixture.NewId("alice"));
+
+        await socket.SendTextAsync(string.Empty);
+        var error = await socket.WaitForAsync(f => f.Type() == "error", "the error frame");
+
+        Protocol.AssertError(error, null, "bad_request");
+        await socket.PingAsync();
+    }
+
+    [Fact]
+    public async Task Messages_sent_back_to_back_are_all_answered_in_order()
+    {
+        await using var socket = await host.ConnectAsync(SiloHostFixture.NewId("alice"));
+        var ids = Enumerable.Range(0, 50).Select(i => $"burst-{i}").ToList();
+
+        // Sent without waiting for replies, several frames arrive in one read: the wait must not stall on bytes
+        // the server has already buffered.
+        foreach (var id in ids)
+        {
+            await socket.SendAsync(new { type = "ping", id });
+        }
+
+        await socket.WaitForAsync(f => f.Str("id") == ids[^1], "the last pong");
+        Assert.Equal(ids, socket.Frames.Where(f => f.Type() == "pong").Select(f => f.Str("id")));
+    }
+
     /// <summary>A <c>send</c> frame whose UTF-8 JSON is exactly <paramref name="size"/> bytes.</summary>
     private static byte[] SendFrameOfSize(string to, string id, int size)
     {

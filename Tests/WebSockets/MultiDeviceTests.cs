@@ -133,4 +133,17 @@ public sealed class MultiDeviceTests(SiloHostFixture host)
         var offline = await host.Api.GetAsync($"/api/users/{alice}/presence", token);
         Assert.Equal(0, offline.Body.GetProperty("connections").GetInt32());
     }
+
+    [Fact]
+    public async Task A_connection_dropped_without_a_close_handshake_leaves_presence()
+    {
+        var alice = SiloHostFixture.NewId("alice");
+        var token = await host.Api.TokenAsync(SiloHostFixture.NewId("observer"));
+        await using var socket = await host.ConnectAsync(alice);
+        await socket.PingAsync();
+
+        socket.Abort();
+
+        await Wait.UntilAsync(async () => !(await host.Api.GetAsync($"/api/users/{alice}/presence", token)).Body.GetProperty("online").GetBoolean(), "alice offline");
+    }
 }

@@ -82,6 +82,25 @@ public sealed class SendTests(SiloHostFixture host)
     }
 
     [Fact]
+    public async Task Messages_that_come_one_at_a_time_to_an_idle_socket_all_arrive()
+    {
+        var alice = SiloHostFixture.NewId("alice");
+        var bob = SiloHostFixture.NewId("bob");
+        await using var a = await host.ConnectAsync(alice);
+        await using var b = await host.ConnectAsync(bob);
+
+        // Each message waits for the one before it to reach bob: his send pump stops and starts again each time.
+        for (var i = 1; i <= 20; i++)
+        {
+            await a.SendMessageAsync($"user:{bob}", i);
+            await b.WaitForMessageAsync(Protocol.Dm(alice, bob), i);
+        }
+
+        Assert.Equal(Enumerable.Range(1, 20).Select(i => (long)i), Protocol.Seqs(b.Messages(Protocol.Dm(alice, bob))));
+        await b.PingAsync();
+    }
+
+    [Fact]
     public async Task A_from_sent_by_the_client_is_ignored_and_unknown_fields_too()
     {
         var alice = SiloHostFixture.NewId("alice");
