@@ -7,11 +7,11 @@ namespace Switchboard.Grains.Conversations;
 /// <summary>
 /// The direct conversations one user's grain sequences. Every direct conversation has exactly one owner, one
 /// of its two participants (<see cref="OwnerOf"/>), so a first message needs no grain of its own: no
-/// activation, no directory registration, and, when the owner knows the conversation is new, no read of
-/// the latest seq. The owner learns which of its conversations may already have messages from the log's
-/// conversation index once per activation; a conversation outside that set starts at seq 1. Should that
-/// knowledge ever be wrong (two activations of one user during a partition), the log's primary key refuses
-/// the second seq 1 and the sequencer reads the truth back.
+/// activation, no directory registration, and no read of the latest seq: once per activation the owner
+/// loads its conversations with their latest seqs from the log's conversation index (one query), and a
+/// conversation outside that list starts at seq 1. Should that knowledge ever be wrong (two activations of
+/// one user during a partition), the log's primary key refuses the second writer of a seq and the sequencer
+/// reads the truth back.
 /// </summary>
 internal sealed class DirectConversations(UserId owner, IMessageLog log, TimeProvider time)
 {
@@ -23,9 +23,10 @@ internal sealed class DirectConversations(UserId owner, IMessageLog log, TimePro
 
     private readonly Dictionary<ConversationId, ConversationSequencer> _sequencers = [];
 
-    // Conversations that may have messages: what the log's index listed at load, plus every one appended to since
-    // (added before the write, which may land even when it reports a failure). Null when unknown.
-    private HashSet<ConversationId>? _known;
+    // Conversations that may have messages: what the log's index listed at load (with the latest seq then), plus
+    // every one appended to since (added before the write, which may land even when it reports a failure). Null
+    // when unknown.
+    private Dictionary<ConversationId, long>? _known;
     private readonly HashSet<ConversationId> _touched = [];
     private Task? _load;
     private bool _tooMany;
@@ -56,7 +57,7 @@ internal sealed class DirectConversations(UserId owner, IMessageLog log, TimePro
     {
         if (!_sequencers.TryGetValue(conversation, out var sequencer))
         {
-            var latest = await IsKnownEmptyAsync(conversation) ? 0 : -1;
+            var latest = await KnownLatestAsync(conversation);
 
             // Another send may have created it while this one waited for the index.
             if (!_sequencers.TryGetValue(conversation, out sequencer))
@@ -71,11 +72,12 @@ internal sealed class DirectConversations(UserId owner, IMessageLog log, TimePro
         return await sequencer.AppendAsync(command);
     }
 
-    private async ValueTask<bool> IsKnownEmptyAsync(ConversationId conversation)
+    /// <summary>The conversation's latest seq if this activation knows it without asking the log (0: new), else -1.</summary>
+    private async ValueTask<long> KnownLatestAsync(ConversationId conversation)
     {
         if (_tooMany || _touched.Contains(conversation))
         {
-            return false;
+            return -1;
         }
 
         if (_known is null)
@@ -89,11 +91,16 @@ internal sealed class DirectConversations(UserId owner, IMessageLog log, TimePro
             {
                 // The log is unreachable: the sequencer's own read reports it (or succeeds once the log is back).
                 _load = null;
-                return false;
+                return -1;
             }
         }
 
-        return _known is not null && !_known.Contains(conversation) && !_touched.Contains(conversation);
+        if (_known is null || _touched.Contains(conversation))
+        {
+            return -1;
+        }
+
+        return _known.TryGetValue(conversation, out var latest) ? latest : 0;
     }
 
     private async Task LoadAsync()
@@ -105,7 +112,7 @@ internal sealed class DirectConversations(UserId owner, IMessageLog log, TimePro
             return;
         }
 
-        _known = [.. known];
+        _known = known.ToDictionary(c => c.Conversation, c => c.Seq);
     }
 
     private void Touch(ConversationId conversation)

@@ -27,10 +27,10 @@ public interface IMessageLog
     ValueTask<SendReceipt?> FindRequestAsync(UserId sender, string requestId, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// The user's direct conversations (those with at least one message), or null when there are more than
-    /// <paramref name="limit"/>.
+    /// The user's direct conversations (those with at least one message) with their latest seq, or null when there
+    /// are more than <paramref name="limit"/>.
     /// </summary>
-    ValueTask<IReadOnlyCollection<ConversationId>?> ListDirectConversationsAsync(UserId user, int limit, CancellationToken cancellationToken = default);
+    ValueTask<IReadOnlyList<ConversationSummary>?> ListDirectConversationsAsync(UserId user, int limit, CancellationToken cancellationToken = default);
 
     /// <summary>The user's direct conversations plus the given group conversations, each with its latest seq (0 when empty).</summary>
     ValueTask<IReadOnlyList<ConversationSummary>> ListConversationsAsync(UserId user, IReadOnlyCollection<ConversationId> groups, CancellationToken cancellationToken = default);

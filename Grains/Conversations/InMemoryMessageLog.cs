@@ -55,15 +55,15 @@ public sealed class InMemoryMessageLog : IMessageLog
     public ValueTask<SendReceipt?> FindRequestAsync(UserId sender, string requestId, CancellationToken cancellationToken = default) =>
         ValueTask.FromResult(_requests.TryGetValue(sender, out var requests) ? requests.Find(requestId) : null);
 
-    public ValueTask<IReadOnlyCollection<ConversationId>?> ListDirectConversationsAsync(UserId user, int limit, CancellationToken cancellationToken = default)
+    public ValueTask<IReadOnlyList<ConversationSummary>?> ListDirectConversationsAsync(UserId user, int limit, CancellationToken cancellationToken = default)
     {
         if (!_directByUser.TryGetValue(user, out var direct))
         {
-            return ValueTask.FromResult<IReadOnlyCollection<ConversationId>?>([]);
+            return ValueTask.FromResult<IReadOnlyList<ConversationSummary>?>([]);
         }
 
-        var conversations = direct.Keys.Take(limit + 1).ToList();
-        return ValueTask.FromResult<IReadOnlyCollection<ConversationId>?>(conversations.Count > limit ? null : conversations);
+        var conversations = direct.Keys.Take(limit + 1).Select(c => new ConversationSummary(c, LatestSeq(c))).ToList();
+        return ValueTask.FromResult<IReadOnlyList<ConversationSummary>?>(conversations.Count > limit ? null : conversations);
     }
 
     public ValueTask<IReadOnlyList<ConversationSummary>> ListConversationsAsync(UserId user, IReadOnlyCollection<ConversationId> groups, CancellationToken cancellationToken = default)

@@ -207,9 +207,9 @@ public sealed class MariaDbMessageLogTests(DurableClusterFixture fixture)
             new[] { (withBob.Value, 2L), (withCarol.Value, 1L), (empty.Value, 0L), (group.Value, 1L) }.OrderBy(x => x.Item1, StringComparer.Ordinal),
             list.Select(c => (c.Conversation.Value, c.Seq)));
 
-        // What a user grain loads to know which of its direct conversations may have messages (null: too many to keep).
+        // What an owner loads once per activation: its direct conversations with their latest seq (null: too many to keep).
         var direct = await log.ListDirectConversationsAsync(alice, limit: 2);
-        Assert.Equal([withBob.Value, withCarol.Value], direct!.Select(c => c.Value).Order(StringComparer.Ordinal));
+        Assert.Equal([(withBob.Value, 2L), (withCarol.Value, 1L)], direct!.Select(c => (c.Conversation.Value, c.Seq)).OrderBy(c => c.Value, StringComparer.Ordinal));
         Assert.Null(await log.ListDirectConversationsAsync(alice, limit: 1));
         Assert.Empty((await log.ListDirectConversationsAsync(new UserId("dave"), limit: 2))!);
     }

@@ -107,18 +107,7 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
     public async ValueTask<IReadOnlyList<ConversationSummary>> ListConversationsAsync(UserId user, IReadOnlyCollection<ConversationId> groups, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        var result = new List<ConversationSummary>();
-        await using (var command = new MySqlCommand(
-            "SELECT uc.conversation, (SELECT MAX(m.seq) FROM sb_messages m WHERE m.conversation = uc.conversation) " +
-            "FROM sb_user_conversations uc WHERE uc.user_id = @u", connection))
-        {
-            command.Parameters.AddWithValue("@u", user.Value);
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                result.Add(new ConversationSummary(ParseConversation(reader.GetString(0)), reader.IsDBNull(1) ? 0 : reader.GetInt64(1)));
-            }
-        }
+        var result = await ReadDirectConversationsAsync(connection, user, int.MaxValue - 1, cancellationToken);
 
         if (groups.Count > 0)
         {
