@@ -2,7 +2,9 @@
 # Runs BENCHMARKS.md's workloads W1–W4 against the local cluster (deploy/local/cluster.sh) with the load
 # generator in tools/Bench: each workload 3 times with clients straight to the silos and, when
 # `cluster.sh status` lists a `gateway PID URL` line, 3 times through the gateway over wss. Then it prints,
-# per workload and path, the median with min–max of every figure, read back from the JSON reports.
+# per workload and path, the median with min–max of every figure, read back from the JSON reports. Each path
+# is warmed up first with a short unrecorded W1. Through the gateway, W4 holds as many clients as the hard
+# open-files limit allows (two descriptors each at the gateway), and says so.
 #
 # Usage: tools/Bench/run.sh [--quick] [--runs N] [--only w1,w2,...]
 #   --quick   a tiny version of everything (a smoke test of the generator, the cluster and this script)
@@ -26,7 +28,7 @@ while [ $# -gt 0 ]; do
     --quick) quick=true ;;
     --runs) [ $# -ge 2 ] || die "--runs needs a number"; runs=$2; shift ;;
     --only) [ $# -ge 2 ] || die "--only needs a list"; only=$2; shift ;;
-    -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1 (try --help)" ;;
   esac
   shift
