@@ -15,8 +15,9 @@ namespace Switchboard.Grains.Users;
 
 /// <summary>
 /// A user: where its sockets are (by silo), presence, memberships, the dedupe of its send ids before
-/// anything is routed, and the sequencing of the direct conversations it owns (half of its own, on average). Reentrant so that one slow send never holds up the user's other sends or the
-/// deliveries to its sockets; every state change below happens between awaits, so turns cannot tear it.
+/// anything is routed, and the sequencing of the direct conversations it owns (half of its own, on
+/// average). Reentrant so that one slow send never holds up the user's other sends or the deliveries to
+/// its sockets; every state change below happens between awaits, so turns cannot tear it.
 /// Placed where it is first called, which is usually the silo holding the user's first socket.
 /// </summary>
 [Reentrant]
