@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
@@ -41,7 +42,26 @@ internal sealed partial class UserGrain(
     private SendDedupe? _dedupe;
     private DirectConversations? _directConversations;
 
-    private UserId Id => new(this.GetPrimaryKeyString());
+    // Resolved on first delivery; null where the silo hosts no sockets (a grain-only test cluster).
+    private ILocalConnectionSink? _localSink;
+    private bool _localSinkResolved;
+    private UserId? _id;
+
+    private UserId Id => _id ??= new(this.GetPrimaryKeyString());
+
+    private ILocalConnectionSink? LocalSink
+    {
+        get
+        {
+            if (!_localSinkResolved)
+            {
+                _localSink = ServiceProvider.GetService<ILocalConnectionSink>();
+                _localSinkResolved = true;
+            }
+
+            return _localSink;
+        }
+    }
 
     public Task<ImmutableArray<GroupId>> AttachAsync(SiloRoute route, ConnectionId connection, int maxConnections)
     {
@@ -290,9 +310,12 @@ internal sealed partial class UserGrain(
     private void DeliverToSockets(Delivery delivery)
     {
         RemoveExpired();
-        foreach (var silo in _silos.Values)
+        var local = LocalSink;
+        foreach (var (address, silo) in _silos)
         {
-            _ = silo.Sink.DeliverToUserAsync(Id, delivery);
+            // The sockets on this grain's own silo are written here and now, not through an observer call.
+            var sink = local is not null && address.Equals(local.Silo) ? local.Sink : silo.Sink;
+            _ = sink.DeliverToUserAsync(Id, delivery);
         }
     }
 

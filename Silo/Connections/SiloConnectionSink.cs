@@ -6,10 +6,11 @@ using Switchboard.Silo.Diagnostics;
 namespace Switchboard.Silo.Connections;
 
 /// <summary>
-/// The observer grains call to reach this silo's sockets. Expands one call into writes to local sockets,
-/// writing the same frame bytes to each.
+/// The observer grains call to reach this silo's sockets (grains on this silo call it directly, as
+/// <see cref="ILocalConnectionSink"/>). Expands one call into writes to local sockets, writing the same frame bytes to each.
 /// </summary>
-public sealed class SiloConnectionSink(ConnectionRegistry registry, SwitchboardMetrics metrics, IServiceProvider services) : IConnectionSink
+public sealed class SiloConnectionSink(ConnectionRegistry registry, SwitchboardMetrics metrics, ILocalSiloDetails localSilo, IServiceProvider services)
+    : IConnectionSink, ILocalConnectionSink
 {
     private long _userCalls;
     private long _groupCalls;
@@ -19,6 +20,10 @@ public sealed class SiloConnectionSink(ConnectionRegistry registry, SwitchboardM
 
     /// <summary>Calls grains made to deliver a group message to this silo (one per message per silo).</summary>
     public long GroupCalls => Interlocked.Read(ref _groupCalls);
+
+    public SiloAddress Silo => localSilo.SiloAddress;
+
+    public IConnectionSink Sink => this;
 
     public Task DeliverToUserAsync(UserId user, Delivery delivery)
     {

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Dashboard;
 using Orleans.Runtime.MembershipService.SiloMetadata;
+using Switchboard.Connections;
 using Switchboard.Grains.Conversations;
 using Switchboard.Grains.Hosting;
 using Switchboard.Messaging;
@@ -116,6 +117,7 @@ public static class SiloHosting
         services.AddSingleton<SwitchboardMetrics>();
         services.AddSingleton<ConnectionRegistry>();
         services.AddSingleton<SiloConnectionSink>();
+        services.AddSingleton<ILocalConnectionSink>(sp => sp.GetRequiredService<SiloConnectionSink>());
         services.AddSingleton<ConnectionRouter>();
         services.AddHostedService(sp => sp.GetRequiredService<ConnectionRouter>());
         return services;

@@ -13,7 +13,7 @@ namespace Switchboard.Silo.WebSockets;
 /// frames are queued: an idle socket keeps no send loop waiting. All closing goes through <see cref="Close"/>:
 /// the pump writes the close frame after the queued frames, the receive loop waits for the client's.
 /// </summary>
-public sealed class WebSocketSession : IClientConnection, IThreadPoolWorkItem
+public sealed class WebSocketSession : IClientConnection
 {
     private const int InitialReceiveBytes = 4096;
 
@@ -93,6 +93,8 @@ public sealed class WebSocketSession : IClientConnection, IThreadPoolWorkItem
 
     private bool TryQueue(OutboundFrame frame)
     {
+        var queued = false;
+        var runPump = false;
         lock (_queueLock)
         {
             if (_completed)
@@ -102,9 +104,15 @@ public sealed class WebSocketSession : IClientConnection, IThreadPoolWorkItem
 
             if (_queue.Count < _options.OutboundQueueCapacity)
             {
-                Enqueue(frame);
-                return true;
+                runPump = Enqueue(frame);
+                queued = true;
             }
+        }
+
+        if (queued)
+        {
+            RunPump(runPump);
+            return true;
         }
 
         if (!IsClosing)
@@ -124,6 +132,7 @@ public sealed class WebSocketSession : IClientConnection, IThreadPoolWorkItem
     public async ValueTask<bool> SendReplyAsync(ReadOnlyMemory<byte> frame)
     {
         var reply = new OutboundFrame(frame, Replay: false);
+        bool runPump;
         while (true)
         {
             Task room;
@@ -136,8 +145,8 @@ public sealed class WebSocketSession : IClientConnection, IThreadPoolWorkItem
 
                 if (_queue.Count < _options.OutboundQueueCapacity)
                 {
-                    Enqueue(reply);
-                    return true;
+                    runPump = Enqueue(reply);
+                    break;
                 }
 
                 room = (_room ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
@@ -152,6 +161,9 @@ public sealed class WebSocketSession : IClientConnection, IThreadPoolWorkItem
                 return false;
             }
         }
+
+        RunPump(runPump);
+        return true;
     }
 
     /// <summary>Starts closing with <paramref name="status"/>: queued frames are sent first unless <paramref name="discardQueued"/>.</summary>
@@ -164,6 +176,7 @@ public sealed class WebSocketSession : IClientConnection, IThreadPoolWorkItem
 
         _closeStatus = status;
         _closeReason = reason;
+        var runPump = false;
         lock (_queueLock)
         {
             _discardQueued = discardQueued;
@@ -171,11 +184,10 @@ public sealed class WebSocketSession : IClientConnection, IThreadPoolWorkItem
             WakeReplyWaiter();
 
             // The close frame is owed: an idle socket needs a pump to write it.
-            if (!_pumping && _socket is not null)
-            {
-                StartPump();
-            }
+            runPump = TakePump();
         }
+
+        RunPump(runPump);
 
         // A client that never answers the close frame does not keep the socket (or a drain) waiting.
         _aborted.CancelAfter(_options.CloseTimeout + TimeSpan.FromMilliseconds(100));
@@ -186,15 +198,15 @@ public sealed class WebSocketSession : IClientConnection, IThreadPoolWorkItem
     {
         // The request's abort ends the session too: one token for both loops, without a linked source per socket.
         var requestAborted = cancellationToken.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), _aborted);
+        var runPump = false;
         lock (_queueLock)
         {
             // Frames queued before the socket was accepted (the welcome), or a close that came first.
             _socket = socket;
-            if (_queue.Count > 0 || _completed)
-            {
-                StartPump();
-            }
+            runPump = (_queue.Count > 0 || _completed) && TakePump();
         }
+
+        RunPump(runPump);
 
         try
         {
@@ -335,27 +347,40 @@ public sealed class WebSocketSession : IClientConnection, IThreadPoolWorkItem
         }
     }
 
-    /// <summary>Queues a frame and makes sure a pump is sending; the caller holds <see cref="_queueLock"/>.</summary>
-    private void Enqueue(OutboundFrame frame)
+    /// <summary>
+    /// Queues a frame; the caller holds <see cref="_queueLock"/>. True when no pump is sending: the caller then
+    /// runs one (<see cref="RunPump"/>) once it has left the lock.
+    /// </summary>
+    private bool Enqueue(OutboundFrame frame)
     {
         _queue.Enqueue(frame);
-        if (!_pumping && _socket is not null)
+        return TakePump();
+    }
+
+    /// <summary>Claims the one pump when none is running and there is a socket; the caller holds <see cref="_queueLock"/>.</summary>
+    private bool TakePump()
+    {
+        if (_pumping || _socket is null)
         {
-            StartPump();
+            return false;
         }
+
+        _pumping = true;
+        return true;
     }
 
     /// <summary>
-    /// Starts the one pump, on the thread pool: frames are queued from grain turns, which must not run socket
-    /// writes. The session is its own work item, so starting a pump allocates nothing.
+    /// Runs the pump on the caller's thread (a socket's receive loop, the sink, a grain turn) when
+    /// <paramref name="start"/>: the first write starts at once instead of waking another thread. Every await in
+    /// the pump leaves the caller's scheduler, so a grain turn only runs the synchronous start of one write.
     /// </summary>
-    private void StartPump()
+    private void RunPump(bool start)
     {
-        _pumping = true;
-        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        if (start)
+        {
+            _ = SendPumpAsync();
+        }
     }
-
-    void IThreadPoolWorkItem.Execute() => _ = SendPumpAsync();
 
     private void WakeReplyWaiter()
     {
@@ -396,7 +421,7 @@ public sealed class WebSocketSession : IClientConnection, IThreadPoolWorkItem
                     WakeReplyWaiter();
                 }
 
-                await socket.SendAsync(frame.Bytes, WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
+                await socket.SendAsync(frame.Bytes, WebSocketMessageType.Text, endOfMessage: true, cancellationToken).ConfigureAwait(false);
                 _metrics.FrameSent();
                 if (frame.Replay)
                 {
@@ -406,7 +431,7 @@ public sealed class WebSocketSession : IClientConnection, IThreadPoolWorkItem
 
             if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
             {
-                await socket.CloseOutputAsync(_closeStatus, _closeReason, cancellationToken);
+                await socket.CloseOutputAsync(_closeStatus, _closeReason, cancellationToken).ConfigureAwait(false);
             }
         }
         catch (Exception exception)

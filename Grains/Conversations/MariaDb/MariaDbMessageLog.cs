@@ -19,7 +19,10 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
     private readonly MessageLogOptions _options;
     private readonly ILogger<MariaDbMessageLog> _logger;
     private readonly string _connectionString;
-    private readonly Channel<PendingAppend> _queue = Channel.CreateUnbounded<PendingAppend>(new UnboundedChannelOptions { SingleReader = false });
+    // A writer waiting for work is resumed on the appending thread (it only starts the commit: every await below
+    // leaves that thread's scheduler), which saves waking another thread for each commit.
+    private readonly Channel<PendingAppend> _queue = Channel.CreateUnbounded<PendingAppend>(
+        new UnboundedChannelOptions { SingleReader = false, AllowSynchronousContinuations = true });
     private readonly Task[] _writers;
     private readonly RowSql?[] _rows;
     private long _commits;
@@ -170,7 +173,7 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
     {
         var batch = new List<PendingAppend>(_options.MaxBatch);
         var sql = new StringBuilder(1024);
-        while (await _queue.Reader.WaitToReadAsync())
+        while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
         {
             batch.Clear();
             while (batch.Count < _options.MaxBatch && _queue.Reader.TryRead(out var pending))
@@ -180,7 +183,7 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
 
             if (_options.CommitDelay > TimeSpan.Zero && batch.Count > 0 && batch.Count < _options.MaxBatch)
             {
-                await Task.Delay(_options.CommitDelay);
+                await Task.Delay(_options.CommitDelay).ConfigureAwait(false);
                 while (batch.Count < _options.MaxBatch && _queue.Reader.TryRead(out var late))
                 {
                     batch.Add(late);
@@ -194,7 +197,7 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
 
             try
             {
-                await CommitAsync(batch, sql);
+                await CommitAsync(batch, sql).ConfigureAwait(false);
                 foreach (var pending in batch)
                 {
                     pending.Completion.TrySetResult();
@@ -209,7 +212,7 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
                 {
                     try
                     {
-                        await CommitAsync([pending], sql);
+                        await CommitAsync([pending], sql).ConfigureAwait(false);
                         pending.Completion.TrySetResult();
                     }
                     catch (Exception single)
@@ -238,8 +241,10 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
     /// </summary>
     private async Task CommitAsync(IReadOnlyList<PendingAppend> batch, StringBuilder sql)
     {
-        await using var connection = await OpenAsync(CancellationToken.None);
-        await using var command = new MySqlCommand { Connection = connection };
+        var connection = await OpenAsync(CancellationToken.None).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
+        var command = new MySqlCommand { Connection = connection };
+        await using var commandScope = command.ConfigureAwait(false);
         var startsConversations = false;
         foreach (var pending in batch)
         {
@@ -288,11 +293,11 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
         command.CommandText = sql.ToString();
         try
         {
-            await command.ExecuteNonQueryAsync();
+            await command.ExecuteNonQueryAsync().ConfigureAwait(false);
         }
         catch
         {
-            await AbandonTransactionAsync(connection);
+            await AbandonTransactionAsync(connection).ConfigureAwait(false);
             throw;
         }
 
@@ -310,13 +315,14 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
     {
         try
         {
-            await using var rollback = new MySqlCommand("ROLLBACK", connection);
-            await rollback.ExecuteNonQueryAsync();
+            var rollback = new MySqlCommand("ROLLBACK", connection);
+            await using var rollbackScope = rollback.ConfigureAwait(false);
+            await rollback.ExecuteNonQueryAsync().ConfigureAwait(false);
         }
         catch (Exception exception)
         {
             LogRollbackFailed(_logger, exception);
-            await MySqlConnection.ClearPoolAsync(connection);
+            await MySqlConnection.ClearPoolAsync(connection).ConfigureAwait(false);
         }
     }
 
@@ -336,7 +342,7 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
         var connection = new MySqlConnection(_connectionString);
         try
         {
-            await connection.OpenAsync(cancellationToken);
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
             return connection;
         }
         catch
