@@ -3,15 +3,16 @@
 # generator in tools/Bench: each workload 3 times with clients straight to the silos and, when
 # `cluster.sh status` lists a `gateway PID URL` line, 3 times through the gateway over wss. Then it prints,
 # per workload and path, the median with min–max of every figure, read back from the JSON reports. Each path
-# is warmed up first with a short unrecorded W1. Through the gateway, W4 holds as many clients as the hard
-# open-files limit allows (two descriptors each at the gateway), and says so.
+# is warmed up first with a short unrecorded W1. Each W4 run starts on a freshly restarted cluster (its data
+# kept), so the memory slope is not flattered by heap the earlier workloads left behind. Through the gateway,
+# W4 holds as many clients as the hard open-files limit allows (two descriptors each at the gateway), and says so.
 #
 # Usage: tools/Bench/run.sh [--quick] [--runs N] [--only w1,w2,...]
 #   --quick   a tiny version of everything (a smoke test of the generator, the cluster and this script)
 #   --runs N  runs per workload and path (default 3)
 #   --only    a subset of the workloads
 # Reports go to tools/Bench/results/<UTC time>/ (git-ignored). A cluster that is already running is used
-# as it is and left running; one this script starts is stopped at the end.
+# as it is (but restarted before each W4 run) and left running; one this script starts is stopped at the end.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -28,7 +29,7 @@ while [ $# -gt 0 ]; do
     --quick) quick=true ;;
     --runs) [ $# -ge 2 ] || die "--runs needs a number"; runs=$2; shift ;;
     --only) [ $# -ge 2 ] || die "--only needs a list"; only=$2; shift ;;
-    -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1 (try --help)" ;;
   esac
   shift
@@ -117,6 +118,14 @@ for path in "${paths[@]}"; do
     for ((run = 1; run <= runs; run++)); do
       out="$results/$w-$path-$run.json"
       read -r -a options <<<"${args[$w]}"
+      # W4 measures what each connection adds to a silo's memory: on silos that just ran W1–W3 the heap already
+      # has room, and the slope reads low (about 15 instead of 25 KiB). Each W4 run starts on a restarted cluster
+      # (data kept).
+      if [ "$w" = w4 ] && ! $quick; then
+        say "w4 $path, run $run of $runs: restarting the cluster first so the silos start from a fresh heap (cluster.sh down; up)"
+        bash "$cluster" down >/dev/null || die "cluster.sh down failed before w4"
+        bash "$cluster" up >/dev/null || die "cluster.sh up failed before w4 (see deploy/local/.data/logs/)"
+      fi
       # Through the gateway each idle client costs the gateway two descriptors (client and silo side): where the
       # hard open-files limit cannot hold 2 × 10,000, W4 there runs with as many clients as it can (said so).
       if [ "$w" = w4 ] && [ "$path" = gateway ] && ! $quick; then
