@@ -293,6 +293,14 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
         command.CommandText = sql.ToString();
         try
         {
+            if (batch.Count == 1 && !startsConversations)
+            {
+                // The most common commit under light load: a server-side prepared statement, which MySqlConnector
+                // prepares once per pooled connection (by its text) and then sends in the binary protocol,
+                // without client-side parameter substitution or parsing by the server.
+                await command.PrepareAsync().ConfigureAwait(false);
+            }
+
             await command.ExecuteNonQueryAsync().ConfigureAwait(false);
         }
         catch
