@@ -137,8 +137,14 @@ start_process() {
   log="$LOG_DIR/$name.log"
   printf '\n=== %s starting %s\n' "$(date -u +%FT%TZ)" "$name" >>"$log"
   setsid nohup "$@" >>"$log" 2>&1 </dev/null 9>&- &
-  echo "$!" >"$(pid_file "$name")"
-  say "started $name (pid $!), log $(rel "$log")"
+  local pid=$! deadline=$((SECONDS + 5))
+  echo "$pid" >"$(pid_file "$name")"
+  # Until the child has exec'd, its command line is this script's, and is_running would call it dead (the
+  # readiness wait did, now and then, right after a start): wait for the command line to match first.
+  until pid_of "$name" >/dev/null || ((SECONDS >= deadline)) || [ ! -d "/proc/$pid" ]; do
+    sleep 0.05
+  done
+  say "started $name (pid $pid), log $(rel "$log")"
 }
 
 fail_with_log() {
