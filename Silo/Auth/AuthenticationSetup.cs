@@ -8,7 +8,7 @@ using Switchboard.Silo.Endpoints;
 
 namespace Switchboard.Silo.Auth;
 
-/// <summary>JWT bearer authentication for REST, <c>/ws</c> (header or <c>access_token</c>) and the dashboard (admin only).</summary>
+/// <summary>JWT bearer authentication for REST and the dashboard (admin only); <c>/ws</c> validates with the same parameters itself.</summary>
 public static class AuthenticationSetup
 {
     public const string AdminPolicy = "admin";
@@ -62,8 +62,9 @@ public static class AuthenticationSetup
     }
 
     /// <summary>
-    /// Browsers cannot set headers on a WebSocket: <c>/ws</c> takes <c>access_token</c> from the query. The
-    /// dashboard takes it once from the query and keeps it in an HttpOnly cookie for its own requests.
+    /// Browsers cannot set headers on a WebSocket or a page load: the dashboard takes <c>access_token</c> once from
+    /// the query and keeps it in an HttpOnly cookie for its own requests. (<c>/ws</c> reads its token itself, see
+    /// <c>WebSocketEndpoint</c>.)
     /// </summary>
     private static Task ReadBrowserToken(MessageReceivedContext context)
     {
@@ -73,12 +74,7 @@ public static class AuthenticationSetup
             return Task.CompletedTask;
         }
 
-        var path = request.Path;
-        if (path.StartsWithSegments("/ws"))
-        {
-            context.Token = request.Query["access_token"];
-        }
-        else if (path.StartsWithSegments("/dashboard"))
+        if (request.Path.StartsWithSegments("/dashboard"))
         {
             var fromQuery = request.Query["access_token"].ToString();
             if (fromQuery.Length > 0)

@@ -27,6 +27,9 @@ public sealed class TokenService
 
     public SymmetricSecurityKey SigningKey { get; }
 
+    private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
+    private TokenValidationParameters? _validation;
+
     public TokenValidationParameters ValidationParameters => new()
     {
         ValidIssuer = _options.Issuer,
@@ -42,6 +45,28 @@ public sealed class TokenService
         RoleClaimType = TokenClaims.Role,
         ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
     };
+
+    /// <summary>
+    /// Validates <paramref name="token"/> as the JWT bearer scheme does (same parameters) and reads the protocol's
+    /// claims straight from it: no principal, so a socket keeps only what it uses.
+    /// </summary>
+    public async ValueTask<BearerToken?> ValidateAsync(string? token)
+    {
+        if (string.IsNullOrEmpty(token))
+        {
+            return null;
+        }
+
+        var result = await _handler.ValidateTokenAsync(token, _validation ??= ValidationParameters);
+        if (!result.IsValid || result.SecurityToken is not JsonWebToken jwt)
+        {
+            return null;
+        }
+
+        jwt.TryGetPayloadValue<string>(TokenClaims.Subject, out var subject);
+        jwt.TryGetPayloadValue<string>(TokenClaims.Role, out var role);
+        return new BearerToken(subject, role, jwt.ValidTo == DateTime.MinValue ? null : new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero));
+    }
 
     /// <summary>Issues a token for <paramref name="user"/> with <paramref name="role"/>, valid for <paramref name="lifetime"/> (default: the dev token lifetime).</summary>
     public string Issue(string user, string role, TimeSpan? lifetime = null)
@@ -60,3 +85,6 @@ public sealed class TokenService
         return new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(descriptor);
     }
 }
+
+/// <summary>What a validated bearer token says: its <c>sub</c> and <c>role</c> as written (either may be missing), and when it expires.</summary>
+public sealed record BearerToken(string? Subject, string? Role, DateTimeOffset? Expires);

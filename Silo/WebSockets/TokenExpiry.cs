@@ -1,6 +1,4 @@
 using System.Net.WebSockets;
-using System.Security.Claims;
-using Switchboard.Silo.Auth;
 
 namespace Switchboard.Silo.WebSockets;
 
@@ -29,8 +27,7 @@ public sealed class TokenExpiry : IDisposable
     }
 
     /// <summary>Starts watching the token's <c>exp</c>; null when the token has none.</summary>
-    public static TokenExpiry? Start(ClaimsPrincipal user, WebSocketSession session, TimeProvider time) =>
-        TokenClaims.TryGetExpiry(user, out var expires) ? new TokenExpiry(expires, session, time) : null;
+    public static TokenExpiry Start(DateTimeOffset expires, WebSocketSession session, TimeProvider time) => new(expires, session, time);
 
     public void Dispose()
     {
