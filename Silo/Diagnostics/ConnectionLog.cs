@@ -37,4 +37,7 @@ internal static partial class ConnectionLog
 
     [LoggerMessage(EventId = 3016, Level = LogLevel.Debug, Message = "Connection {Connection}: socket loop ended with an error")]
     public static partial void SocketError(ILogger logger, string connection, Exception exception);
+
+    [LoggerMessage(EventId = 3020, Level = LogLevel.Debug, Message = "A /ws upgrade was handed to HTTP after its registration failed ({Exception}: {Reason})")]
+    public static partial void UpgradeHandedToHttp(ILogger logger, string exception, string reason);
 }

@@ -14,6 +14,7 @@ public sealed class SwitchboardMetrics
     private readonly Counter<long> _errors;
     private readonly Histogram<double> _sendDuration;
     private readonly Counter<long> _sinkCalls;
+    private readonly Counter<long> _socketsOpened;
 
     public SwitchboardMetrics(IMeterFactory meterFactory, Connections.ConnectionRegistry registry)
     {
@@ -25,6 +26,7 @@ public sealed class SwitchboardMetrics
         _errors = meter.CreateCounter<long>("switchboard.errors", "{error}", "Error frames and problem details sent, by code");
         _sendDuration = meter.CreateHistogram<double>("switchboard.send.duration", "ms", "Time from a send frame to its ack");
         _sinkCalls = meter.CreateCounter<long>("switchboard.sink.calls", "{call}", "Calls from grains into this silo's sink, by kind (user, group)");
+        _socketsOpened = meter.CreateCounter<long>("switchboard.sockets.opened", "{connection}", "Sockets accepted, by the layer that took the upgrade (connection, http)");
         meter.CreateObservableGauge("switchboard.connections", () => registry.ConnectionCount, "{connection}", "Open sockets on this silo");
         meter.CreateObservableGauge("switchboard.users", () => registry.UserCount, "{user}", "Users with sockets on this silo");
     }
@@ -40,6 +42,8 @@ public sealed class SwitchboardMetrics
     public void Error(string code) => _errors.Add(1, new KeyValuePair<string, object?>("code", code));
 
     public void SinkCalled(string kind) => _sinkCalls.Add(1, new KeyValuePair<string, object?>("kind", kind));
+
+    public void SocketOpened(string layer) => _socketsOpened.Add(1, new KeyValuePair<string, object?>("layer", layer));
 
     public void SendCompleted(TimeSpan elapsed) => _sendDuration.Record(elapsed.TotalMilliseconds);
 }

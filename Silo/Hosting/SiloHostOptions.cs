@@ -57,6 +57,12 @@ public sealed class SiloHostOptions
     public string[] TrustedProxies { get; set; } = [];
 
     /// <summary>
+    /// Takes <c>/ws</c> upgrades at the Kestrel connection, before HTTP (see <c>ConnectionUpgrade</c>): an idle
+    /// socket then holds no HTTP/1.1 request state. Default true; off, every socket goes through the HTTP pipeline.
+    /// </summary>
+    public bool ConnectionLevelSockets { get; set; } = true;
+
+    /// <summary>
     /// Runs Kestrel's socket continuations inline on the I/O thread instead of queueing them to the thread pool
     /// (Kestrel's <c>UnsafePreferInlineScheduling</c>; pair it with <c>DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1</c>).
     /// Default false.

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
@@ -54,6 +55,17 @@ public static class SiloHosting
         });
         services.AddOptions<SocketTransportOptions>().Configure<IOptions<SiloHostOptions>>((transport, silo) =>
             transport.UnsafePreferInlineScheduling = silo.Value.InlineIoScheduling);
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<SiloHostOptions>>((kestrel, silo) =>
+        {
+            if (silo.Value.ConnectionLevelSockets)
+            {
+                kestrel.ConfigureEndpointDefaults(listen => listen.Use(next =>
+                {
+                    var upgrade = listen.ApplicationServices.GetRequiredService<ConnectionUpgrade>();
+                    return connection => upgrade.OnConnectionAsync(connection, next);
+                }));
+            }
+        });
         services.AddOptions<SocketOptions>().BindConfiguration(SocketOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<RoutingOptions>().BindConfiguration(RoutingOptions.SectionName).ValidateDataAnnotations()
             .Validate(o => o.RegistrationLifetime > o.RenewalPeriod * 2, $"{RoutingOptions.SectionName}:RegistrationLifetime must exceed twice RenewalPeriod.")
@@ -62,6 +74,8 @@ public static class SiloHosting
         services.TryAddSingleton(TimeProvider.System);
         services.AddSwitchboardConnections();
         services.AddSingleton<SocketRequestHandler>();
+        services.AddSingleton<WebSocketEndpoint>();
+        services.AddSingleton<ConnectionUpgrade>();
         services.AddSingleton<ConversationReader>();
         services.AddSingleton<SiloIdentity>();
         services.AddSwitchboardAuthentication();
@@ -131,7 +145,8 @@ public static class SiloHosting
 
         // Sockets first: an open socket's request keeps every middleware frame it passed through (see WebSocketEndpoint).
         app.UseWebSockets();
-        app.UseMiddleware<WebSocketEndpoint>();
+        var sockets = app.Services.GetRequiredService<WebSocketEndpoint>();
+        app.Use(next => context => WebSocketEndpoint.IsSocketPath(context.Request.Path.Value) ? sockets.HandleAsync(context) : next(context));
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseAuthentication();

@@ -11,14 +11,15 @@ using Switchboard.Silo.Hosting;
 namespace Switchboard.Silo.WebSockets;
 
 /// <summary>
-/// <c>/ws</c>: authenticates the upgrade, registers the socket with the cluster, then runs it. A middleware near
-/// the front of the pipeline rather than a routed endpoint: the upgraded request lives as long as the socket,
-/// and everything on its way (the authentication and authorization handlers with their principal, the
-/// exception and status-code pages' frames, a DI scope, routing) would live as long, for every idle socket.
-/// It validates the bearer token itself, with the JWT scheme's parameters and answers.
+/// <c>/ws</c>: authenticates the upgrade, registers the socket with the cluster, then runs it. An upgrade is
+/// taken at one of two layers. Usually at the Kestrel connection, before HTTP (<see cref="ConnectionUpgrade"/>):
+/// a socket then keeps no HTTP/1.1 connection, request, headers or pipeline state for as long as it is open.
+/// Otherwise (an upgrade on a connection that served other requests first, and every refusal, whose answers
+/// come from here) as a middleware near the front of the HTTP pipeline: the upgraded request lives as long as
+/// the socket, and the authentication and error-page middleware it would have passed would live as long.
+/// Either way the bearer token is validated here, with the JWT scheme's parameters.
 /// </summary>
 public sealed class WebSocketEndpoint(
-    RequestDelegate next,
     ConnectionRouter router,
     SocketRequestHandler handler,
     SiloIdentity silo,
@@ -29,85 +30,126 @@ public sealed class WebSocketEndpoint(
     TimeProvider time,
     ILoggerFactory loggerFactory)
 {
-    public static readonly PathString Path = "/ws";
+    public const string HttpLayer = "http";
+    public const string ConnectionLayer = "connection";
 
     private readonly ILogger _logger = loggerFactory.CreateLogger("Switchboard.Silo.WebSockets");
+    private long _acceptedByConnectionLayer;
+    private long _acceptedByHttpLayer;
 
-    public Task InvokeAsync(HttpContext context)
-    {
-        var path = context.Request.Path;
-        return path.StartsWithSegments(Path, out var rest) && (!rest.HasValue || rest.Value == "/")
-            ? HandleAsync(context)
-            : next(context);
-    }
+    /// <summary>Sockets accepted at the Kestrel connection layer since start.</summary>
+    public long AcceptedByConnectionLayer => Interlocked.Read(ref _acceptedByConnectionLayer);
 
-    private async Task HandleAsync(HttpContext context)
+    /// <summary>Sockets accepted by the HTTP pipeline since start.</summary>
+    public long AcceptedByHttpLayer => Interlocked.Read(ref _acceptedByHttpLayer);
+
+    internal SocketOptions Options => socketOptions.Value;
+
+    internal TokenService Tokens => tokens;
+
+    internal ILogger Logger => _logger;
+
+    /// <summary>Whether <paramref name="path"/> is the socket endpoint (<c>/ws</c> or <c>/ws/</c>).</summary>
+    public static bool IsSocketPath(ReadOnlySpan<char> path) => path is "/ws" or "/ws/";
+
+    /// <summary>The HTTP pipeline's <c>/ws</c>: every refusal is answered here, as problem details.</summary>
+    public async Task HandleAsync(HttpContext context)
     {
-        var options = socketOptions.Value;
         var token = await tokens.ValidateAsync(ReadToken(context.Request));
-        if (token is null)
+        var refusal = Admit(token, context.WebSockets.IsWebSocketRequest, context.Request.Headers.Origin.ToString(), out var caller);
+        if (refusal is { } refused)
         {
-            await Problems.Write(context, ErrorCode.Unauthorized, "A valid bearer token is required.");
+            await Problems.Write(context, refused.Code, refused.Message);
             return;
         }
 
-        if (!context.WebSockets.IsWebSocketRequest)
-        {
-            await Problems.Write(context, ErrorCode.BadRequest, "GET /ws expects a WebSocket upgrade.");
-            return;
-        }
-
-        if (!IsOriginAllowed(context, options))
-        {
-            await Problems.Write(context, ErrorCode.Forbidden, "This Origin may not open sockets here.");
-            return;
-        }
-
-        if (drain.IsDraining)
-        {
-            await Problems.Write(context, ErrorCode.Unavailable, "This node is shutting down; connect to another.");
-            return;
-        }
-
-        if (!UserId.TryParse(token.Subject, out var user))
-        {
-            await Problems.Write(context, ErrorCode.Unauthorized, "The token's 'sub' is not a valid user id.");
-            return;
-        }
-
-        var caller = new Caller(user, token.Role ?? string.Empty);
-        var session = new WebSocketSession(ConnectionId.New(), caller, options, metrics, _logger);
-
-        // Queued first, so it is the first frame whatever deliveries arrive once the socket is registered.
-        session.TrySend(ServerFrames.Welcome(caller.User.Value, session.Id.Value, silo.Name));
+        WebSocketSession session;
         try
         {
-            await router.AttachAsync(session, options.MaxConnectionsPerUser);
+            session = await AttachAsync(caller!);
         }
         catch (Exception exception)
         {
             var (code, message) = ErrorMapping.ToError(exception);
-            ConnectionLog.Refused(_logger, session.Id.Value, caller.User.Value, message);
+            ConnectionLog.Refused(_logger, "-", caller!.User.Value, message);
             await Problems.Write(context, code, message);
             return;
         }
 
         // The request, headers included, lives as long as the socket: it has no more use for the bearer token.
         context.Request.Headers.Authorization = default;
+        var accept = context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+        {
+            KeepAliveInterval = Options.KeepAliveInterval,
+            KeepAliveTimeout = Options.KeepAliveTimeout,
+        });
+
+        // The client's address: X-Forwarded-For counts only from a trusted proxy (Switchboard:Silo:TrustedProxies).
+        var remote = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        await RunAsync(session, accept, HttpLayer, token!.Expires, remote, context.RequestAborted);
+    }
+
+    /// <summary>
+    /// Whether a socket may open, in the order the answers are given: a valid token (401), an upgrade request
+    /// (400), an allowed Origin (403), a node not draining (503), a user id in <c>sub</c> (401).
+    /// </summary>
+    internal (ErrorCode Code, string Message)? Admit(BearerToken? token, bool isUpgrade, string origin, out Caller? caller)
+    {
+        caller = null;
+        if (token is null)
+        {
+            return (ErrorCode.Unauthorized, "A valid bearer token is required.");
+        }
+
+        if (!isUpgrade)
+        {
+            return (ErrorCode.BadRequest, "GET /ws expects a WebSocket upgrade.");
+        }
+
+        var allowed = Options.AllowedOrigins;
+        if (allowed.Length > 0 && origin.Length > 0 && !allowed.Contains(origin, StringComparer.OrdinalIgnoreCase))
+        {
+            return (ErrorCode.Forbidden, "This Origin may not open sockets here.");
+        }
+
+        if (drain.IsDraining)
+        {
+            return (ErrorCode.Unavailable, "This node is shutting down; connect to another.");
+        }
+
+        if (!UserId.TryParse(token.Subject, out var user))
+        {
+            return (ErrorCode.Unauthorized, "The token's 'sub' is not a valid user id.");
+        }
+
+        caller = new Caller(user, token.Role ?? string.Empty);
+        return null;
+    }
+
+    /// <summary>A session for <paramref name="caller"/>, registered with the cluster (throws when refused: too many sockets, a backend down).</summary>
+    internal async Task<WebSocketSession> AttachAsync(Caller caller)
+    {
+        var session = new WebSocketSession(ConnectionId.New(), caller, Options, metrics, _logger);
+
+        // Queued first, so it is the first frame whatever deliveries arrive once the socket is registered.
+        session.TrySend(ServerFrames.Welcome(caller.User.Value, session.Id.Value, silo.Name));
+        await router.AttachAsync(session, Options.MaxConnectionsPerUser);
+        return session;
+    }
+
+    /// <summary>Runs an attached session on the socket <paramref name="accept"/> completes with, until it closes; then detaches it.</summary>
+    internal async Task RunAsync(WebSocketSession session, Task<WebSocket> accept, string layer, DateTimeOffset? expires, string remote, CancellationToken aborted)
+    {
         try
         {
-            using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
-            {
-                KeepAliveInterval = options.KeepAliveInterval,
-                KeepAliveTimeout = options.KeepAliveTimeout,
-            });
-
-            // The client's address: X-Forwarded-For counts only from a trusted proxy (Switchboard:Silo:TrustedProxies).
-            ConnectionLog.Opened(_logger, session.Id.Value, caller.User.Value, caller.Role, context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
+            using var socket = await accept;
+            Interlocked.Increment(ref layer == ConnectionLayer ? ref _acceptedByConnectionLayer : ref _acceptedByHttpLayer);
+            metrics.SocketOpened(layer);
+            ConnectionLog.Opened(_logger, session.Id.Value, session.Caller.User.Value, session.Caller.Role, remote);
             using var drainRegistration = drain.Register(session);
-            using var expiry = token.Expires is { } expires ? TokenExpiry.Start(expires, session, time) : null;
-            var limiter = new RateLimiter(options.RateLimitPerSecond, options.RateLimitBurst, time);
-            await session.RunAsync(socket, (s, frame) => handler.HandleAsync(s, frame, limiter), context.RequestAborted);
+            using var expiry = expires is { } at ? TokenExpiry.Start(at, session, time) : null;
+            var limiter = new RateLimiter(Options.RateLimitPerSecond, Options.RateLimitBurst, time);
+            await session.RunAsync(socket, (s, frame) => handler.HandleAsync(s, frame, limiter), aborted);
         }
         finally
         {
@@ -119,27 +161,17 @@ public sealed class WebSocketEndpoint(
     /// The bearer token: from <c>Authorization: Bearer</c>, or, when there is no <c>Authorization</c> header, from
     /// <c>access_token</c> in the query (browsers cannot set headers on a WebSocket).
     /// </summary>
-    private static string? ReadToken(HttpRequest request)
+    internal static string? ReadToken(string? authorization, Func<string?> fromQuery)
     {
         const string Scheme = "Bearer ";
-        var authorization = request.Headers.Authorization;
-        if (authorization.Count == 0)
+        if (authorization is null)
         {
-            return request.Query["access_token"];
+            return fromQuery();
         }
 
-        var value = authorization.ToString();
-        return value.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase) ? value[Scheme.Length..].Trim() : null;
+        return authorization.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase) ? authorization[Scheme.Length..].Trim() : null;
     }
 
-    private static bool IsOriginAllowed(HttpContext context, SocketOptions options)
-    {
-        if (options.AllowedOrigins.Length == 0)
-        {
-            return true;
-        }
-
-        var origin = context.Request.Headers.Origin.ToString();
-        return origin.Length == 0 || options.AllowedOrigins.Contains(origin, StringComparer.OrdinalIgnoreCase);
-    }
+    private static string? ReadToken(HttpRequest request) =>
+        ReadToken(request.Headers.Authorization.Count == 0 ? null : request.Headers.Authorization.ToString(), () => request.Query["access_token"]);
 }
