@@ -34,14 +34,6 @@ public sealed class WebSocketEndpoint(
     public const string ConnectionLayer = "connection";
 
     private readonly ILogger _logger = loggerFactory.CreateLogger("Switchboard.Silo.WebSockets");
-    private long _acceptedByConnectionLayer;
-    private long _acceptedByHttpLayer;
-
-    /// <summary>Sockets accepted at the Kestrel connection layer since start.</summary>
-    public long AcceptedByConnectionLayer => Interlocked.Read(ref _acceptedByConnectionLayer);
-
-    /// <summary>Sockets accepted by the HTTP pipeline since start.</summary>
-    public long AcceptedByHttpLayer => Interlocked.Read(ref _acceptedByHttpLayer);
 
     internal SocketOptions Options => socketOptions.Value;
 
@@ -143,7 +135,6 @@ public sealed class WebSocketEndpoint(
         try
         {
             using var socket = await accept;
-            Interlocked.Increment(ref layer == ConnectionLayer ? ref _acceptedByConnectionLayer : ref _acceptedByHttpLayer);
             metrics.SocketOpened(layer);
             ConnectionLog.Opened(_logger, session.Id.Value, session.Caller.User.Value, session.Caller.Role, remote);
             using var drainRegistration = drain.Register(session);
