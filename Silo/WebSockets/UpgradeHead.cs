@@ -129,9 +129,13 @@ internal sealed class UpgradeHead
         return true;
     }
 
+    // The headers read; any other is ignored. Index order matters to ParseHeaders.
+    private static readonly string[] s_tracked =
+        ["Host", "Upgrade", "Connection", "Sec-WebSocket-Version", "Sec-WebSocket-Key", "Authorization", "Origin", "X-Forwarded-For"];
+
     private static UpgradeHead? ParseHeaders(string head, string? query)
     {
-        string? host = null, upgrade = null, connection = null, version = null, key = null, authorization = null, origin = null, forwardedFor = null;
+        var values = new string?[s_tracked.Length];
         var lines = head.Split("\r\n");
         for (var i = 1; i < lines.Length; i++)
         {
@@ -143,24 +147,24 @@ internal sealed class UpgradeHead
             }
 
             var name = line.AsSpan(0, colon);
-            var value = line[(colon + 1)..].Trim(' ', '\t');
-            ref var slot = ref Slot(name, ref host, ref upgrade, ref connection, ref version, ref key, ref authorization, ref origin, ref forwardedFor, out var known, out var body);
-            if (body)
+            if (name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase) || name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase))
             {
                 return null; // a GET with a body: not a plain upgrade
             }
 
-            if (known)
+            var index = IndexOfTracked(name);
+            if (index >= 0)
             {
-                if (slot is not null)
+                if (values[index] is not null)
                 {
                     return null; // repeated: HTTP's rules decide
                 }
 
-                slot = value;
+                values[index] = line[(colon + 1)..].Trim(' ', '\t');
             }
         }
 
+        var (host, upgrade, connection, version, key) = (values[0], values[1], values[2], values[3], values[4]);
         if (host is null || key is null || version != "13"
             || !string.Equals(upgrade, "websocket", StringComparison.OrdinalIgnoreCase)
             || connection is null || !HasToken(connection, "upgrade")
@@ -170,71 +174,25 @@ internal sealed class UpgradeHead
         }
 
         string? queryToken = null;
-        if (query is not null && QueryHelpers.ParseQuery(query).TryGetValue("access_token", out var values))
+        if (query is not null && QueryHelpers.ParseQuery(query).TryGetValue("access_token", out var tokens))
         {
-            queryToken = values.ToString();
+            queryToken = tokens.ToString();
         }
 
-        return new UpgradeHead(authorization, queryToken, origin, forwardedFor, key);
+        return new UpgradeHead(authorization: values[5], queryToken, origin: values[6], forwardedFor: values[7], key);
     }
 
-    private static ref string? Slot(
-        ReadOnlySpan<char> name,
-        ref string? host,
-        ref string? upgrade,
-        ref string? connection,
-        ref string? version,
-        ref string? key,
-        ref string? authorization,
-        ref string? origin,
-        ref string? forwardedFor,
-        out bool known,
-        out bool body)
+    private static int IndexOfTracked(ReadOnlySpan<char> name)
     {
-        known = true;
-        body = name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase) || name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase);
-        if (name.Equals("Host", StringComparison.OrdinalIgnoreCase))
+        for (var i = 0; i < s_tracked.Length; i++)
         {
-            return ref host;
+            if (name.Equals(s_tracked[i], StringComparison.OrdinalIgnoreCase))
+            {
+                return i;
+            }
         }
 
-        if (name.Equals("Upgrade", StringComparison.OrdinalIgnoreCase))
-        {
-            return ref upgrade;
-        }
-
-        if (name.Equals("Connection", StringComparison.OrdinalIgnoreCase))
-        {
-            return ref connection;
-        }
-
-        if (name.Equals("Sec-WebSocket-Version", StringComparison.OrdinalIgnoreCase))
-        {
-            return ref version;
-        }
-
-        if (name.Equals("Sec-WebSocket-Key", StringComparison.OrdinalIgnoreCase))
-        {
-            return ref key;
-        }
-
-        if (name.Equals("Authorization", StringComparison.OrdinalIgnoreCase))
-        {
-            return ref authorization;
-        }
-
-        if (name.Equals("Origin", StringComparison.OrdinalIgnoreCase))
-        {
-            return ref origin;
-        }
-
-        if (name.Equals("X-Forwarded-For", StringComparison.OrdinalIgnoreCase))
-        {
-            return ref forwardedFor;
-        }
-
-        known = false;
-        return ref host;
+        return -1;
     }
 
     private static bool HasToken(string list, string token)
