@@ -48,8 +48,7 @@ public sealed class ConnectionUpgrade(WebSocketEndpoint endpoint, IOptions<SiloH
                 }
 
                 var buffer = read.Buffer;
-                var result = UpgradeHead.TryParse(buffer, out head, out var end);
-                headLength = buffer.Slice(buffer.Start, end).Length;
+                var result = UpgradeHead.TryParse(buffer, out head, out headLength);
                 if (result == UpgradeHead.Result.NeedMore && !read.IsCompleted && !read.IsCanceled)
                 {
                     input.AdvanceTo(buffer.Start, buffer.End);
@@ -68,7 +67,7 @@ public sealed class ConnectionUpgrade(WebSocketEndpoint endpoint, IOptions<SiloH
         }
 
         // Only an upgrade that will be accepted is taken here; HTTP answers every refusal as it always has.
-        var token = head is null ? null : await endpoint.Tokens.ValidateAsync(WebSocketEndpoint.ReadToken(head.Authorization, () => head.QueryToken));
+        var token = head is null ? null : await endpoint.Tokens.ValidateAsync(WebSocketEndpoint.ReadToken(head.Authorization, head.QueryToken));
         if (head is null || endpoint.Admit(token, isUpgrade: true, head.Origin ?? string.Empty, out var caller) is not null)
         {
             await next(connection);

@@ -51,11 +51,11 @@ internal sealed class UpgradeHead
     /// <summary>The client's <c>Sec-WebSocket-Key</c>.</summary>
     public string Key { get; }
 
-    /// <summary>Parses <paramref name="buffer"/>; on <see cref="Result.Parsed"/>, <paramref name="end"/> is the first byte after the head.</summary>
-    public static Result TryParse(ReadOnlySequence<byte> buffer, out UpgradeHead? head, out SequencePosition end)
+    /// <summary>Parses <paramref name="buffer"/>; on <see cref="Result.Parsed"/>, <paramref name="length"/> is the head's length in bytes.</summary>
+    public static Result TryParse(ReadOnlySequence<byte> buffer, out UpgradeHead? head, out long length)
     {
         head = null;
-        end = buffer.Start;
+        length = 0;
         var reader = new SequenceReader<byte>(buffer);
         if (!reader.TryReadTo(out ReadOnlySequence<byte> line, EndOfLine))
         {
@@ -79,7 +79,7 @@ internal sealed class UpgradeHead
             return Result.NotOurs;
         }
 
-        end = reader.Position;
+        length = reader.Consumed;
         head = ParseHeaders(Encoding.Latin1.GetString(whole), query);
         return head is null ? Result.NotOurs : Result.Parsed;
     }

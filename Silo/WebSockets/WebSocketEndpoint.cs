@@ -152,17 +152,19 @@ public sealed class WebSocketEndpoint(
     /// The bearer token: from <c>Authorization: Bearer</c>, or, when there is no <c>Authorization</c> header, from
     /// <c>access_token</c> in the query (browsers cannot set headers on a WebSocket).
     /// </summary>
-    internal static string? ReadToken(string? authorization, Func<string?> fromQuery)
+    internal static string? ReadToken(string? authorization, string? fromQuery)
     {
         const string Scheme = "Bearer ";
         if (authorization is null)
         {
-            return fromQuery();
+            return fromQuery;
         }
 
         return authorization.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase) ? authorization[Scheme.Length..].Trim() : null;
     }
 
     private static string? ReadToken(HttpRequest request) =>
-        ReadToken(request.Headers.Authorization.Count == 0 ? null : request.Headers.Authorization.ToString(), () => request.Query["access_token"]);
+        request.Headers.Authorization.Count == 0
+            ? request.Query["access_token"]
+            : ReadToken(request.Headers.Authorization.ToString(), fromQuery: null);
 }
