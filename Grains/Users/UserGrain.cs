@@ -31,7 +31,8 @@ internal sealed partial class UserGrain(
     ISiloStatusOracle membership,
     ILogger<UserGrain> logger) : Grain, IUserGrain
 {
-    private readonly Dictionary<SiloAddress, SiloConnections> _silos = [];
+    // By silo, mostly one with one connection: arrays, not a dictionary of sets (every online user keeps these).
+    private SiloConnections[] _silos = [];
 
     // Made on first use: most users online are idle, and every one of them keeps an activation (turns never
     // overlap, reentrant or not, so ??= is safe).
@@ -72,16 +73,26 @@ internal sealed partial class UserGrain(
         }
 
         var silo = GetOrAddSilo(route);
-        silo.Connections.Add(connection);
+        if (Array.IndexOf(silo.Connections, connection) < 0)
+        {
+            silo.Connections = [.. silo.Connections, connection];
+        }
+
         silo.Renewed = time.GetUtcNow();
         return Task.FromResult(Groups());
     }
 
     public Task DetachAsync(SiloRoute route, ConnectionId connection)
     {
-        if (_silos.TryGetValue(route.Silo, out var silo) && silo.Connections.Remove(connection) && silo.Connections.Count == 0)
+        var index = IndexOf(route.Silo);
+        if (index >= 0)
         {
-            _silos.Remove(route.Silo);
+            var silo = _silos[index];
+            silo.Connections = Array.FindAll(silo.Connections, c => c != connection);
+            if (silo.Connections.Length == 0)
+            {
+                RemoveSiloAt(index);
+            }
         }
 
         return Task.CompletedTask;
@@ -91,13 +102,16 @@ internal sealed partial class UserGrain(
     {
         if (connections.IsDefaultOrEmpty)
         {
-            _silos.Remove(route.Silo);
+            var index = IndexOf(route.Silo);
+            if (index >= 0)
+            {
+                RemoveSiloAt(index);
+            }
         }
         else
         {
             var silo = GetOrAddSilo(route);
-            silo.Connections.Clear();
-            silo.Connections.UnionWith(connections);
+            silo.Connections = [.. connections.Distinct()];
             silo.Renewed = time.GetUtcNow();
         }
 
@@ -213,7 +227,7 @@ internal sealed partial class UserGrain(
 
         // Every silo holding the user's sockets (un)subscribes before the join or leave is acknowledged.
         RemoveExpired();
-        await Task.WhenAll(_silos.Values.Select(silo => NotifySiloAsync(silo.Sink, group, isMember)));
+        await Task.WhenAll(_silos.Select(silo => NotifySiloAsync(silo.Sink, group, isMember)));
     }
 
     private async Task NotifySiloAsync(IConnectionSink sink, GroupId group, bool isMember)
@@ -311,10 +325,10 @@ internal sealed partial class UserGrain(
     {
         RemoveExpired();
         var local = LocalSink;
-        foreach (var (address, silo) in _silos)
+        foreach (var silo in _silos)
         {
             // The sockets on this grain's own silo are written here and now, not through an observer call.
-            var sink = local is not null && address.Equals(local.Silo) ? local.Sink : silo.Sink;
+            var sink = local is not null && silo.Address.Equals(local.Silo) ? local.Sink : silo.Sink;
             _ = sink.DeliverToUserAsync(Id, delivery);
         }
     }
@@ -335,22 +349,40 @@ internal sealed partial class UserGrain(
 
     private SiloConnections GetOrAddSilo(SiloRoute route)
     {
-        if (!_silos.TryGetValue(route.Silo, out var silo))
+        var index = IndexOf(route.Silo);
+        if (index < 0)
         {
-            silo = new SiloConnections(route.Sink);
-            _silos[route.Silo] = silo;
+            var added = new SiloConnections(route.Silo, route.Sink);
+            _silos = [.. _silos, added];
+            return added;
         }
 
+        var silo = _silos[index];
         silo.Sink = route.Sink;
         return silo;
     }
 
+    private int IndexOf(SiloAddress address)
+    {
+        for (var i = 0; i < _silos.Length; i++)
+        {
+            if (_silos[i].Address.Equals(address))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    private void RemoveSiloAt(int index) => _silos = [.. _silos[..index], .. _silos[(index + 1)..]];
+
     private int CountConnections()
     {
         var count = 0;
-        foreach (var silo in _silos.Values)
+        foreach (var silo in _silos)
         {
-            count += silo.Connections.Count;
+            count += silo.Connections.Length;
         }
 
         return count;
@@ -363,33 +395,34 @@ internal sealed partial class UserGrain(
     private void RemoveExpired()
     {
         var horizon = time.GetUtcNow() - options.Value.RegistrationLifetime;
-        List<SiloAddress>? expired = null;
-        foreach (var (address, silo) in _silos)
+        var expired = 0;
+        foreach (var silo in _silos)
         {
-            if (silo.Renewed < horizon || membership.IsDeadSilo(address))
+            if (IsExpired(silo, horizon))
             {
-                (expired ??= []).Add(address);
+                expired++;
             }
         }
 
-        if (expired is null)
+        if (expired == 0)
         {
             return;
         }
 
-        foreach (var address in expired)
-        {
-            _silos.Remove(address);
-        }
-
-        UserLog.RegistrationsExpired(logger, Id.Value, expired.Count);
+        _silos = Array.FindAll(_silos, silo => !IsExpired(silo, horizon));
+        UserLog.RegistrationsExpired(logger, Id.Value, expired);
     }
 
-    private sealed class SiloConnections(IConnectionSink sink)
+    private bool IsExpired(SiloConnections silo, DateTimeOffset horizon) => silo.Renewed < horizon || membership.IsDeadSilo(silo.Address);
+
+    private sealed class SiloConnections(SiloAddress address, IConnectionSink sink)
     {
+        public SiloAddress Address { get; } = address;
+
         public IConnectionSink Sink { get; set; } = sink;
 
-        public HashSet<ConnectionId> Connections { get; } = [];
+        /// <summary>Distinct; replaced, never mutated.</summary>
+        public ConnectionId[] Connections { get; set; } = [];
 
         public DateTimeOffset Renewed { get; set; }
     }

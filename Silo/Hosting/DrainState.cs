@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net.WebSockets;
 using Switchboard.Silo.Diagnostics;
 using Switchboard.Silo.WebSockets;
@@ -9,23 +8,22 @@ namespace Switchboard.Silo.Hosting;
 /// Graceful shutdown: when the host starts stopping, the silo turns unready, refuses new sockets and closes
 /// its open ones with 1012 so clients reconnect elsewhere and resume; then it waits (bounded) for them.
 /// </summary>
-public sealed class DrainState(IHostApplicationLifetime lifetime, ILogger<DrainState> logger) : IHostedService
+public sealed class DrainState(IHostApplicationLifetime lifetime, OpenSockets sockets, ILogger<DrainState> logger) : IHostedService
 {
-    private readonly ConcurrentDictionary<WebSocketSession, byte> _sessions = new();
-    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private const string Reason = "node shutting down: reconnect and resume";
+
     private volatile bool _draining;
 
     public bool IsDraining => _draining;
 
-    public IDisposable Register(WebSocketSession session)
+    /// <summary>Adds a socket that starts running (see <see cref="OpenSockets.Add"/>); closed at once when the node is draining.</summary>
+    public void Add(WebSocketSession session, DateTimeOffset? expires)
     {
-        _sessions[session] = 0;
+        sockets.Add(session, expires);
         if (_draining)
         {
-            session.Close((WebSocketCloseStatus)CloseCodes.NodeShuttingDown, "node shutting down: reconnect and resume");
+            session.Close((WebSocketCloseStatus)CloseCodes.NodeShuttingDown, Reason);
         }
-
-        return new Registration(this, session);
     }
 
     public Task StartAsync(CancellationToken cancellationToken)
@@ -39,16 +37,13 @@ public sealed class DrainState(IHostApplicationLifetime lifetime, ILogger<DrainS
         Drain();
 
         // Bounded: sockets whose clients do not answer are aborted by their own close timers.
-        if (!_sessions.IsEmpty)
+        try
         {
-            try
-            {
-                await _drained.Task.WaitAsync(TimeSpan.FromSeconds(5), cancellationToken);
-            }
-            catch (Exception exception) when (exception is TimeoutException or OperationCanceledException)
-            {
-                ConnectionLog.DrainIncomplete(logger, _sessions.Count);
-            }
+            await sockets.WhenEmpty().WaitAsync(TimeSpan.FromSeconds(5), cancellationToken);
+        }
+        catch (Exception exception) when (exception is TimeoutException or OperationCanceledException)
+        {
+            ConnectionLog.DrainIncomplete(logger, sockets.Count);
         }
     }
 
@@ -60,26 +55,8 @@ public sealed class DrainState(IHostApplicationLifetime lifetime, ILogger<DrainS
         }
 
         _draining = true;
-        ConnectionLog.Draining(logger, _sessions.Count);
-        if (_sessions.IsEmpty)
-        {
-            _drained.TrySetResult();
-        }
-
-        foreach (var session in _sessions.Keys)
-        {
-            session.Close((WebSocketCloseStatus)CloseCodes.NodeShuttingDown, "node shutting down: reconnect and resume");
-        }
+        ConnectionLog.Draining(logger, sockets.Count);
+        sockets.CloseAll((WebSocketCloseStatus)CloseCodes.NodeShuttingDown, Reason);
     }
 
-    private sealed class Registration(DrainState owner, WebSocketSession session) : IDisposable
-    {
-        public void Dispose()
-        {
-            if (owner._sessions.TryRemove(session, out _) && owner._draining && owner._sessions.IsEmpty)
-            {
-                owner._drained.TrySetResult();
-            }
-        }
-    }
 }

@@ -108,6 +108,7 @@ public static class SiloHosting
 
         // Registered after the silo so it stops before it (hosted services stop in reverse order): sockets
         // are closed with 1012 and detached while the silo can still take the calls.
+        services.AddSingleton<OpenSockets>();
         services.AddSingleton<DrainState>();
         services.AddHostedService(sp => sp.GetRequiredService<DrainState>());
         return builder;

@@ -1,12 +1,14 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 
 namespace Switchboard.Silo.WebSockets;
 
 /// <summary>
 /// A connection's pipes as the one stream a <see cref="System.Net.WebSockets.WebSocket"/> runs over. A zero-byte
 /// read waits for data without taking any (the socket's idle read holds no buffer). Disposing leaves the pipes to
-/// the connection, which completes them when its middleware returns.
+/// the connection, which completes them when its middleware returns. Reads and writes that wait reuse pooled
+/// state machines: a socket reads and writes one at a time, so a busy one allocates nothing per frame here.
 /// </summary>
 internal sealed class DuplexPipeStream(IDuplexPipe transport) : Stream
 {
@@ -23,6 +25,7 @@ internal sealed class DuplexPipeStream(IDuplexPipe transport) : Stream
 
     public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public override async ValueTask<int> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
     {
         while (true)
@@ -54,6 +57,7 @@ internal sealed class DuplexPipeStream(IDuplexPipe transport) : Stream
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
     {
         var result = await _output.WriteAsync(source, cancellationToken).ConfigureAwait(false);

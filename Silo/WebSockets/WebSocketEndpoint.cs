@@ -24,6 +24,7 @@ public sealed class WebSocketEndpoint(
     SocketRequestHandler handler,
     SiloIdentity silo,
     DrainState drain,
+    OpenSockets sockets,
     TokenService tokens,
     IOptions<SocketOptions> socketOptions,
     SwitchboardMetrics metrics,
@@ -137,13 +138,13 @@ public sealed class WebSocketEndpoint(
             using var socket = await accept;
             metrics.SocketOpened(layer);
             ConnectionLog.Opened(_logger, session.Id.Value, session.Caller.User.Value, session.Caller.Role, remote);
-            using var drainRegistration = drain.Register(session);
-            using var expiry = expires is { } at ? TokenExpiry.Start(at, session, time) : null;
+            drain.Add(session, expires);
             var limiter = new RateLimiter(Options.RateLimitPerSecond, Options.RateLimitBurst, time);
             await session.RunAsync(socket, (s, frame) => handler.HandleAsync(s, frame, limiter), aborted);
         }
         finally
         {
+            sockets.Remove(session);
             await router.DetachAsync(session);
         }
     }
