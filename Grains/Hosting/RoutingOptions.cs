@@ -26,7 +26,11 @@ public sealed class RoutingOptions
     [Range(typeof(TimeSpan), "1.00:00:00", "30.00:00:00")]
     public TimeSpan DedupeWindow { get; set; } = TimeSpan.FromHours(24);
 
-    /// <summary>Send ids a user grain keeps in memory; past it, misses are checked against the log. Default 100,000.</summary>
+    /// <summary>
+    /// Send ids a user grain keeps in memory (its most recent); an older id is still refused by the log's unique
+    /// (sender, request id) and answered with the original receipt read back from the log. Default 1,000: about
+    /// 200 KB for a user at the cap, where 100,000 (the earlier default) let one busy user's grain hold ~20 MB.
+    /// </summary>
     [Range(1, 10_000_000)]
-    public int DedupeCapacity { get; set; } = 100_000;
+    public int DedupeCapacity { get; set; } = 1_000;
 }

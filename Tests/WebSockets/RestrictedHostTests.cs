@@ -41,6 +41,34 @@ public sealed class RestrictedHostTests(RestrictedHostFixture host)
     }
 
     [Fact]
+    public async Task A_retry_of_an_id_the_grain_no_longer_remembers_gets_the_original_receipt_from_the_log()
+    {
+        var alice = SiloHostFixture.NewId("alice");
+        var bob = SiloHostFixture.NewId("bob");
+        var carol = SiloHostFixture.NewId("carol");
+        await using var a = await host.ConnectAsync(alice);
+        await using var b = await host.ConnectAsync(bob);
+
+        var original = await a.SendMessageAsync($"user:{bob}", "original", id: "old-1");
+        await a.SendMessageAsync($"user:{bob}", "second", id: "old-2");
+        await a.SendMessageAsync($"user:{bob}", "third", id: "old-3");
+
+        // The host remembers 2 ids per user: old-1 is gone from memory, and the retry names another recipient.
+        var retry = await a.SendMessageAsync($"user:{carol}", "changed", id: "old-1");
+        var next = await a.SendMessageAsync($"user:{bob}", "fourth", id: "old-4");
+
+        Assert.Equal("ack", retry.Type());
+        Assert.Equal(original.Str("conversation"), retry.Str("conversation"));
+        Assert.Equal(1, retry.GetProperty("seq").GetInt64());
+        Assert.Equal(4, next.GetProperty("seq").GetInt64());
+        var token = TestTokens.Mint(alice);
+        var history = await host.Api.GetAsync($"/api/conversations/{Protocol.Dm(alice, bob)}/messages", token);
+        Assert.Equal([1L, 2L, 3L, 4L], Protocol.Seqs(history.Body.EnumerateArray()));
+        var other = await host.Api.GetAsync($"/api/conversations/{Protocol.Dm(alice, carol)}/messages", token);
+        Assert.Equal(0, other.Body.GetArrayLength());
+    }
+
+    [Fact]
     public async Task An_Origin_not_on_the_allow_list_is_refused_with_403()
     {
         var token = TestTokens.Mint(SiloHostFixture.NewId("alice"));
