@@ -26,13 +26,14 @@ public sealed class MariaDbMessageLogTests(DurableClusterFixture fixture)
     }
 
     /// <summary>
-    /// One writer on one pooled connection (Maximum Pool Size=1): every commit, and the retry and append after a failed
-    /// one, runs on the same server session, so a transaction left open there would swallow later appends.
+    /// One writer, which holds its connection: every commit, and the retry and append after a failed one, runs on the
+    /// same server session, so a transaction left open there would swallow later appends. The pool (Maximum Pool
+    /// Size=2) has one more connection, for reads.
     /// </summary>
     private async Task<(MariaDbMessageLog Log, DurableCluster Cluster, CapturedLogs Logs)> CreateOnOneConnectionAsync()
     {
         var cluster = await fixture.CreateClusterAsync();
-        var connectionString = new MySqlConnectionStringBuilder(cluster.ConnectionString) { MaximumPoolSize = 1 }.ConnectionString;
+        var connectionString = new MySqlConnectionStringBuilder(cluster.ConnectionString) { MaximumPoolSize = 2 }.ConnectionString;
         var options = Options.Create(new MessageLogOptions { ConnectionString = connectionString, MaxBatch = 64, Writers = 1, Retention = TimeSpan.FromDays(1) });
         var logs = new CapturedLogs();
         using var factory = LoggerFactory.Create(builder => builder.AddProvider(logs));

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
@@ -173,6 +174,7 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
     {
         var batch = new List<PendingAppend>(_options.MaxBatch);
         var sql = new StringBuilder(1024);
+        await using var session = new WriterSession(_connectionString, _logger);
         while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
         {
             batch.Clear();
@@ -197,7 +199,7 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
 
             try
             {
-                await CommitAsync(batch, sql).ConfigureAwait(false);
+                await CommitAsync(batch, sql, session).ConfigureAwait(false);
                 foreach (var pending in batch)
                 {
                     pending.Completion.TrySetResult();
@@ -212,7 +214,7 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
                 {
                     try
                     {
-                        await CommitAsync([pending], sql).ConfigureAwait(false);
+                        await CommitAsync([pending], sql, session).ConfigureAwait(false);
                         pending.Completion.TrySetResult();
                     }
                     catch (Exception single)
@@ -235,21 +237,47 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
     }
 
     /// <summary>
-    /// Commits <paramref name="batch"/> in one round trip: a multi-row INSERT on its own (autocommit; one statement
-    /// is atomic), or, when a direct conversation starts in it, <c>START TRANSACTION; INSERT; INSERT IGNORE; COMMIT</c>
-    /// sent as one text command. MySqlConnector's BeginTransaction/Commit would cost two more round trips.
+    /// Commits <paramref name="batch"/> in one round trip on the writer's own connection: one message without a new
+    /// conversation through the writer's prepared one-row INSERT (the common commit under light load), other
+    /// batches as a multi-row INSERT on its own (autocommit; one statement is atomic), or, when a direct conversation
+    /// starts in the batch, <c>START TRANSACTION; INSERT; INSERT IGNORE; COMMIT</c> sent as one text command
+    /// (MySqlConnector's BeginTransaction/Commit would cost two more round trips).
     /// </summary>
-    private async Task CommitAsync(IReadOnlyList<PendingAppend> batch, StringBuilder sql)
+    private async Task CommitAsync(IReadOnlyList<PendingAppend> batch, StringBuilder sql, WriterSession session)
     {
-        var connection = await OpenAsync(CancellationToken.None).ConfigureAwait(false);
-        await using var connectionScope = connection.ConfigureAwait(false);
-        var command = new MySqlCommand { Connection = connection };
-        await using var commandScope = command.ConfigureAwait(false);
         var startsConversations = false;
         foreach (var pending in batch)
         {
             startsConversations |= StartsDirectConversation(pending.Message);
         }
+
+        try
+        {
+            if (batch.Count == 1 && !startsConversations)
+            {
+                var insert = await session.InsertOneAsync().ConfigureAwait(false);
+                WriterSession.Bind(insert, batch[0].Message);
+                await insert.ExecuteNonQueryAsync().ConfigureAwait(false);
+            }
+            else
+            {
+                await CommitTextAsync(batch, sql, startsConversations, await session.ConnectionAsync().ConfigureAwait(false)).ConfigureAwait(false);
+            }
+        }
+        catch
+        {
+            await session.AbandonAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        Interlocked.Increment(ref _commits);
+        Interlocked.Add(ref _committed, batch.Count);
+    }
+
+    private async Task CommitTextAsync(IReadOnlyList<PendingAppend> batch, StringBuilder sql, bool startsConversations, MySqlConnection connection)
+    {
+        var command = new MySqlCommand { Connection = connection };
+        await using var commandScope = command.ConfigureAwait(false);
 
         // A direct conversation enters both users' lists with its first message, in the same transaction.
         sql.Clear().Append(startsConversations ? "START TRANSACTION; " : string.Empty);
@@ -291,48 +319,9 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
         }
 
         command.CommandText = sql.ToString();
-        try
-        {
-            if (batch.Count == 1 && !startsConversations)
-            {
-                // The most common commit under light load: a server-side prepared statement, which MySqlConnector
-                // prepares once per pooled connection (by its text) and then sends in the binary protocol,
-                // without client-side parameter substitution or parsing by the server.
-                await command.PrepareAsync().ConfigureAwait(false);
-            }
-
-            await command.ExecuteNonQueryAsync().ConfigureAwait(false);
-        }
-        catch
-        {
-            await AbandonTransactionAsync(connection).ConfigureAwait(false);
-            throw;
-        }
-
-        Interlocked.Increment(ref _commits);
-        Interlocked.Add(ref _committed, batch.Count);
+        await command.ExecuteNonQueryAsync().ConfigureAwait(false);
     }
 
-    /// <summary>
-    /// After a failed commit: MariaDB stops at the failing statement and leaves a started transaction open, and pooled
-    /// connections are not reset, so roll back (a no-op when none is open) before the connection returns to the pool.
-    /// If even that fails, retire the pool's connections (this one with them) rather than hand an open transaction to
-    /// the next commit.
-    /// </summary>
-    private async Task AbandonTransactionAsync(MySqlConnection connection)
-    {
-        try
-        {
-            var rollback = new MySqlCommand("ROLLBACK", connection);
-            await using var rollbackScope = rollback.ConfigureAwait(false);
-            await rollback.ExecuteNonQueryAsync().ConfigureAwait(false);
-        }
-        catch (Exception exception)
-        {
-            LogRollbackFailed(_logger, exception);
-            await MySqlConnection.ClearPoolAsync(connection).ConfigureAwait(false);
-        }
-    }
 
     private static bool StartsDirectConversation(StoredMessage message) => message.Seq == 1 && !message.Conversation.IsGroup;
 
@@ -407,6 +396,130 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
         public string Values { get; } = $"(@c{index}, @s{index}, @f{index}, @t{index}, @r{index}, @b{index}, @d{index})";
 
         public string Participants { get; } = $"(@pa{index}, @c{index}), (@pb{index}, @c{index})";
+    }
+
+    /// <summary>
+    /// One writer's connection, held across its commits (no pool round trip per commit), and its one-row INSERT,
+    /// prepared once on that connection: a commit of one message only sets the parameters, and MySqlConnector sends
+    /// it in the binary protocol, without client-side substitution or parsing by the server. A connection idle for
+    /// longer than <see cref="MaxIdle"/> goes back to the pool and a fresh one is taken, so a writer does not commit
+    /// on a connection the server or a proxy may have dropped while it sat idle.
+    /// </summary>
+    private sealed class WriterSession(string connectionString, ILogger logger) : IAsyncDisposable
+    {
+        private const string InsertOneSql =
+            "INSERT INTO sb_messages (conversation, seq, sender, recipient, request_id, body, created_at) VALUES (@c, @s, @f, @t, @r, @b, @d)";
+
+        private static readonly TimeSpan MaxIdle = TimeSpan.FromSeconds(30);
+
+        private MySqlConnection? _connection;
+        private MySqlCommand? _insertOne;
+        private long _lastUsed;
+
+        public async ValueTask<MySqlConnection> ConnectionAsync()
+        {
+            if (_connection is not null && Stopwatch.GetElapsedTime(_lastUsed) > MaxIdle)
+            {
+                await ReleaseAsync().ConfigureAwait(false);
+            }
+
+            _lastUsed = Stopwatch.GetTimestamp();
+            if (_connection is null)
+            {
+                var connection = new MySqlConnection(connectionString);
+                try
+                {
+                    await connection.OpenAsync().ConfigureAwait(false);
+                }
+                catch
+                {
+                    await connection.DisposeAsync().ConfigureAwait(false);
+                    throw;
+                }
+
+                _connection = connection;
+            }
+
+            return _connection;
+        }
+
+        public async ValueTask<MySqlCommand> InsertOneAsync()
+        {
+            var connection = await ConnectionAsync().ConfigureAwait(false);
+            if (_insertOne is null)
+            {
+                // Names without the '@' (MySqlConnector matches them to @c... in the text) and types fixed up front: a
+                // commit neither normalizes names nor infers types.
+                var command = new MySqlCommand(InsertOneSql, connection);
+                command.Parameters.Add(new MySqlParameter("c", MySqlDbType.VarChar));
+                command.Parameters.Add(new MySqlParameter("s", MySqlDbType.Int64));
+                command.Parameters.Add(new MySqlParameter("f", MySqlDbType.VarChar));
+                command.Parameters.Add(new MySqlParameter("t", MySqlDbType.VarChar));
+                command.Parameters.Add(new MySqlParameter("r", MySqlDbType.VarChar));
+                command.Parameters.Add(new MySqlParameter("b", MySqlDbType.MediumBlob));
+                command.Parameters.Add(new MySqlParameter("d", MySqlDbType.DateTime));
+                await command.PrepareAsync().ConfigureAwait(false);
+                _insertOne = command;
+            }
+
+            return _insertOne;
+        }
+
+        public static void Bind(MySqlCommand insert, StoredMessage message)
+        {
+            var parameters = insert.Parameters;
+            parameters[0].Value = message.Conversation.Value;
+            parameters[1].Value = message.Seq;
+            parameters[2].Value = message.From.Value;
+            parameters[3].Value = message.To.Value;
+            parameters[4].Value = message.RequestId;
+            parameters[5].Value = message.Body;
+            parameters[6].Value = message.Timestamp.UtcDateTime;
+        }
+
+        /// <summary>
+        /// After a failed commit: MariaDB stops at the failing statement and may leave a started transaction open, so
+        /// roll back (a no-op when none is open) and keep the connection. If even that fails, the connection is
+        /// broken: let it go, and retire the pool's idle connections too (they may be as stale), rather than commit on
+        /// one with an open transaction.
+        /// </summary>
+        public async ValueTask AbandonAsync()
+        {
+            if (_connection is not { } connection)
+            {
+                return;
+            }
+
+            try
+            {
+                var rollback = new MySqlCommand("ROLLBACK", connection);
+                await using var rollbackScope = rollback.ConfigureAwait(false);
+                await rollback.ExecuteNonQueryAsync().ConfigureAwait(false);
+            }
+            catch (Exception exception)
+            {
+                LogRollbackFailed(logger, exception);
+                await MySqlConnection.ClearPoolAsync(connection).ConfigureAwait(false);
+                await ReleaseAsync().ConfigureAwait(false);
+            }
+        }
+
+        public ValueTask DisposeAsync() => ReleaseAsync();
+
+        private async ValueTask ReleaseAsync()
+        {
+            if (_insertOne is not null)
+            {
+                await _insertOne.DisposeAsync().ConfigureAwait(false);
+                _insertOne = null;
+            }
+
+            if (_connection is not null)
+            {
+                await _connection.DisposeAsync().ConfigureAwait(false);
+                _connection = null;
+            }
+        }
     }
 
     private sealed class PendingAppend(StoredMessage message)

@@ -14,7 +14,7 @@ public sealed class MessageLogOptions
     [Range(1, 10_000)]
     public int MaxBatch { get; set; } = 256;
 
-    /// <summary>Commits that may be in flight at once. Default 2.</summary>
+    /// <summary>Commits that may be in flight at once. Default 2. Each writer holds one connection of the pool while it is busy.</summary>
     [Range(1, 64)]
     public int Writers { get; set; } = 2;
 
