@@ -6,23 +6,45 @@ namespace Switchboard.Messaging;
 /// <summary>The wire form of a <c>message</c> frame (PROTOCOL.md), written once per message.</summary>
 public static class MessageFrame
 {
+    /// <summary>Length of <see cref="FormatTimestamp(DateTimeOffset)"/>'s result.</summary>
+    public const int TimestampLength = 24;
+
+    // A thread's buffer past this size (a large body went through it) is dropped after use, not kept.
+    private const int KeptBufferBytes = 16 * 1024;
+
     private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = true };
+
+    // One buffer and one writer per thread, reused: a frame then allocates only its own bytes.
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_buffer;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_writer;
 
     /// <summary>Serializes <paramref name="message"/> as a complete UTF-8 <c>message</c> frame.</summary>
     public static byte[] Serialize(StoredMessage message)
     {
-        var buffer = new ArrayBufferWriter<byte>(256 + message.Body.Length);
-        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(512);
+        var writer = t_writer ??= new Utf8JsonWriter(buffer, WriterOptions);
+        buffer.ResetWrittenCount();
+        writer.Reset(buffer);
+        Write(writer, message);
+        writer.Flush();
+        var frame = buffer.WrittenSpan.ToArray();
+        if (buffer.Capacity > KeptBufferBytes)
         {
-            Write(writer, message);
+            t_buffer = null;
+            t_writer = null;
         }
 
-        return buffer.WrittenSpan.ToArray();
+        return frame;
     }
 
     /// <summary>Writes <paramref name="message"/> as a JSON object (as on the socket, <c>type</c> included).</summary>
     public static void Write(Utf8JsonWriter writer, StoredMessage message)
     {
+        Span<byte> ts = stackalloc byte[TimestampLength];
+        FormatTimestamp(message.Timestamp, ts);
         writer.WriteStartObject();
         writer.WriteString("type"u8, "message"u8);
         writer.WriteString("conversation"u8, message.Conversation.Value);
@@ -32,11 +54,44 @@ public static class MessageFrame
         writer.WriteString("id"u8, message.RequestId);
         writer.WritePropertyName("body"u8);
         writer.WriteRawValue(message.Body, skipInputValidation: true);
-        writer.WriteString("ts"u8, FormatTimestamp(message.Timestamp));
+        writer.WriteString("ts"u8, ts);
         writer.WriteEndObject();
     }
 
     /// <summary>ISO 8601 UTC with milliseconds, e.g. <c>2026-11-25T15:01:40.123Z</c>.</summary>
-    public static string FormatTimestamp(DateTimeOffset timestamp) =>
-        timestamp.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
+    public static string FormatTimestamp(DateTimeOffset timestamp)
+    {
+        Span<byte> utf8 = stackalloc byte[TimestampLength];
+        FormatTimestamp(timestamp, utf8);
+        return System.Text.Encoding.ASCII.GetString(utf8);
+    }
+
+    /// <summary>Writes <see cref="FormatTimestamp(DateTimeOffset)"/>'s text as ASCII into <paramref name="destination"/> (24 bytes).</summary>
+    public static void FormatTimestamp(DateTimeOffset timestamp, Span<byte> destination)
+    {
+        var utc = timestamp.UtcDateTime;
+        Digits(destination[..4], utc.Year);
+        destination[4] = (byte)'-';
+        Digits(destination.Slice(5, 2), utc.Month);
+        destination[7] = (byte)'-';
+        Digits(destination.Slice(8, 2), utc.Day);
+        destination[10] = (byte)'T';
+        Digits(destination.Slice(11, 2), utc.Hour);
+        destination[13] = (byte)':';
+        Digits(destination.Slice(14, 2), utc.Minute);
+        destination[16] = (byte)':';
+        Digits(destination.Slice(17, 2), utc.Second);
+        destination[19] = (byte)'.';
+        Digits(destination.Slice(20, 3), utc.Millisecond);
+        destination[23] = (byte)'Z';
+    }
+
+    private static void Digits(Span<byte> destination, int value)
+    {
+        for (var i = destination.Length - 1; i >= 0; i--)
+        {
+            destination[i] = (byte)('0' + (value % 10));
+            value /= 10;
+        }
+    }
 }

@@ -225,6 +225,49 @@ public sealed class ServerFrameTests
     }
 
     [Fact]
+    public void Message_ts_matches_the_round_trip_format_for_any_instant()
+    {
+        var random = new Random(20261125);
+        var instants = new List<DateTimeOffset> { DateTimeOffset.MinValue, DateTimeOffset.MaxValue, DateTimeOffset.UnixEpoch, new(999, 12, 31, 23, 59, 59, 999, TimeSpan.Zero) };
+        for (var i = 0; i < 1000; i++)
+        {
+            instants.Add(new DateTimeOffset(random.NextInt64(DateTimeOffset.MinValue.Ticks, DateTimeOffset.MaxValue.Ticks), TimeSpan.Zero));
+        }
+
+        foreach (var instant in instants)
+        {
+            var expected = instant.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+            Assert.Equal(expected, MessageFrame.FormatTimestamp(instant));
+        }
+    }
+
+    [Fact]
+    public void Serialize_returns_a_frame_of_its_own_after_a_large_body_and_between_small_ones()
+    {
+        StoredMessage With(string body) => new(ConversationId.ForGroup(new GroupId("g")), 1, new UserId("u"), Recipient.ForGroup(new GroupId("g")), "x", Encoding.UTF8.GetBytes(body), DateTimeOffset.UnixEpoch);
+        var large = $"\"{new string('a', 60_000)}\"";
+
+        var first = MessageFrame.Serialize(With("1"));
+        var big = MessageFrame.Serialize(With(large));
+        var second = MessageFrame.Serialize(With("[2]"));
+
+        using (var frame = ParseFrame(first))
+        {
+            Assert.Equal("1", frame.RootElement.GetProperty("body").GetRawText());
+        }
+
+        using (var frame = ParseFrame(big))
+        {
+            Assert.Equal(large, frame.RootElement.GetProperty("body").GetRawText());
+        }
+
+        using (var frame = ParseFrame(second))
+        {
+            Assert.Equal("[2]", frame.RootElement.GetProperty("body").GetRawText());
+        }
+    }
+
+    [Fact]
     public void Message_Write_matches_Serialize()
     {
         var message = new StoredMessage(ConversationId.ForGroup(new GroupId("g")), 5, new UserId("u"), Recipient.ForGroup(new GroupId("g")), "w", """[{"a":1}]"""u8.ToArray(), DateTimeOffset.UnixEpoch);
