@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Switchboard.Conversations;
 using Switchboard.Messaging;
 
@@ -33,7 +34,8 @@ internal sealed class ConversationSequencer(ConversationId conversation, IMessag
         return _latest;
     }
 
-    public async Task<StoredMessage> AppendAsync(SendCommand command)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<StoredMessage> AppendAsync(SendCommand command)
     {
         LastUsed = time.GetTimestamp();
         await _gate.WaitAsync();
@@ -43,7 +45,17 @@ internal sealed class ConversationSequencer(ConversationId conversation, IMessag
             var message = new StoredMessage(conversation, seq, command.Sender.User, command.To, command.RequestId, command.Body, time.GetUtcNow());
             try
             {
-                await MessageLogCalls.GuardAsync(() => log.AppendAsync(message));
+                ValueTask append;
+                try
+                {
+                    append = log.AppendAsync(message);
+                }
+                catch (Exception exception)
+                {
+                    append = ValueTask.FromException(exception);
+                }
+
+                await MessageLogCalls.GuardAsync(append);
             }
             catch (DuplicateRequestException)
             {

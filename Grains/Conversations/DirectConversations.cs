@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Switchboard.Conversations;
 using Switchboard.Identity;
 using Switchboard.Messaging;
@@ -53,7 +54,8 @@ internal sealed class DirectConversations(UserId owner, IMessageLog log, TimePro
     }
 
     /// <summary>Sequences and stores <paramref name="command"/> in <paramref name="conversation"/>, which this user owns.</summary>
-    public async Task<StoredMessage> AppendAsync(ConversationId conversation, SendCommand command)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<StoredMessage> AppendAsync(ConversationId conversation, SendCommand command)
     {
         if (!_sequencers.TryGetValue(conversation, out var sequencer))
         {

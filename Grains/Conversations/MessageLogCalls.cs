@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Switchboard.Messaging;
 
 namespace Switchboard.Grains.Conversations;
@@ -17,13 +18,30 @@ internal static class MessageLogCalls
         }
         catch (Exception exception) when (exception is not SwitchboardException and not DuplicateRequestException)
         {
-            throw SwitchboardException.Unavailable("The message log is unavailable; retry with the same id.", new Exception(exception.Message));
+            throw Unavailable(exception);
         }
     }
 
-    public static ValueTask<int> GuardAsync(Func<ValueTask> call) => GuardAsync(async () =>
+    /// <summary>
+    /// The append path's guard: takes the pending call itself (no closure) and, when it already completed, returns
+    /// without an async frame; otherwise awaits it in a pooled one.
+    /// </summary>
+    public static ValueTask GuardAsync(ValueTask pending) =>
+        pending.IsCompletedSuccessfully ? default : AwaitGuardedAsync(pending);
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private static async ValueTask AwaitGuardedAsync(ValueTask pending)
     {
-        await call();
-        return 0;
-    });
+        try
+        {
+            await pending;
+        }
+        catch (Exception exception) when (exception is not SwitchboardException and not DuplicateRequestException)
+        {
+            throw Unavailable(exception);
+        }
+    }
+
+    private static SwitchboardException Unavailable(Exception exception) =>
+        SwitchboardException.Unavailable("The message log is unavailable; retry with the same id.", new Exception(exception.Message));
 }

@@ -47,15 +47,17 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
     /// <summary>Messages committed so far.</summary>
     public long Committed => Interlocked.Read(ref _committed);
 
-    public async ValueTask AppendAsync(StoredMessage message, CancellationToken cancellationToken = default)
+    public ValueTask AppendAsync(StoredMessage message, CancellationToken cancellationToken = default)
     {
         var pending = new PendingAppend(message);
         if (!_queue.Writer.TryWrite(pending))
         {
-            throw new InvalidOperationException("The message log is shutting down.");
+            return ValueTask.FromException(new InvalidOperationException("The message log is shutting down."));
         }
 
-        await pending.Completion.Task.WaitAsync(cancellationToken);
+        // No async frame of its own: the caller awaits the commit's completion directly.
+        var committed = pending.Completion.Task;
+        return new ValueTask(cancellationToken.CanBeCanceled ? committed.WaitAsync(cancellationToken) : committed);
     }
 
     public async ValueTask<long> GetLatestSeqAsync(ConversationId conversation, CancellationToken cancellationToken = default)
