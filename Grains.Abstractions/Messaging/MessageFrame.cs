@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text.Json;
 
 namespace Switchboard.Messaging;
@@ -9,36 +8,8 @@ public static class MessageFrame
     /// <summary>Length of <see cref="FormatTimestamp(DateTimeOffset)"/>'s result.</summary>
     public const int TimestampLength = 24;
 
-    // A thread's buffer past this size (a large body went through it) is dropped after use, not kept.
-    private const int KeptBufferBytes = 16 * 1024;
-
-    private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = true };
-
-    // One buffer and one writer per thread, reused: a frame then allocates only its own bytes.
-    [ThreadStatic]
-    private static ArrayBufferWriter<byte>? t_buffer;
-
-    [ThreadStatic]
-    private static Utf8JsonWriter? t_writer;
-
     /// <summary>Serializes <paramref name="message"/> as a complete UTF-8 <c>message</c> frame.</summary>
-    public static byte[] Serialize(StoredMessage message)
-    {
-        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(512);
-        var writer = t_writer ??= new Utf8JsonWriter(buffer, WriterOptions);
-        buffer.ResetWrittenCount();
-        writer.Reset(buffer);
-        Write(writer, message);
-        writer.Flush();
-        var frame = buffer.WrittenSpan.ToArray();
-        if (buffer.Capacity > KeptBufferBytes)
-        {
-            t_buffer = null;
-            t_writer = null;
-        }
-
-        return frame;
-    }
+    public static byte[] Serialize(StoredMessage message) => FrameBuffer.Write(message, Write);
 
     /// <summary>Writes <paramref name="message"/> as a JSON object (as on the socket, <c>type</c> included).</summary>
     public static void Write(Utf8JsonWriter writer, StoredMessage message)
