@@ -110,9 +110,11 @@ for path in "${paths[@]}"; do
     targets=(--targets "$gateway" --insecure)
   fi
   # A process the cluster just started still runs unoptimised (tier-0) code for its first tens of seconds: a
-  # short W1, not recorded, first. BENCHMARKS.md's own 5 s warm-up before each window stays as it is.
+  # short W1, not recorded, first. BENCHMARKS.md's own 5 s warm-up before each window stays as it is. Its grace is
+  # long: on a cold start (MariaDB's buffer pool empty after a restart) the warm-up's last messages can still be on
+  # their way when it ends, and would reach the first measured run's clients (the same user ids) as foreign frames.
   say "warming up the $path path (a short W1, not recorded)"
-  env "${generator_env[@]}" dotnet "$bench" w1 "${targets[@]}" --discover --duration 10 --warmup 5 --grace 2 ${args[w1]:+${args[w1]}} >/dev/null 2>&1 ||
+  env "${generator_env[@]}" dotnet "$bench" w1 "${targets[@]}" --discover --duration 10 --warmup 5 --grace 15 ${args[w1]:+${args[w1]}} >/dev/null 2>&1 ||
     say "the warm-up run reported problems (not counted); going on"
   for w in "${workloads[@]}"; do
     for ((run = 1; run <= runs; run++)); do
