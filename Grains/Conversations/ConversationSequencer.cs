@@ -45,17 +45,7 @@ internal sealed class ConversationSequencer(ConversationId conversation, IMessag
             var message = new StoredMessage(conversation, seq, command.Sender.User, command.To, command.RequestId, command.Body, time.GetUtcNow());
             try
             {
-                ValueTask append;
-                try
-                {
-                    append = log.AppendAsync(message);
-                }
-                catch (Exception exception)
-                {
-                    append = ValueTask.FromException(exception);
-                }
-
-                await MessageLogCalls.GuardAsync(append);
+                await MessageLogCalls.GuardAsync(static s => s.log.AppendAsync(s.message), (log, message));
             }
             catch (DuplicateRequestException)
             {

@@ -23,11 +23,23 @@ internal static class MessageLogCalls
     }
 
     /// <summary>
-    /// The append path's guard: takes the pending call itself (no closure) and, when it already completed, returns
-    /// without an async frame; otherwise awaits it in a pooled one.
+    /// The append path's guard: the call gets its state as an argument (a static lambda: no closure) and, when it
+    /// completed at once, no async frame is made; otherwise it is awaited in a pooled one.
     /// </summary>
-    public static ValueTask GuardAsync(ValueTask pending) =>
-        pending.IsCompletedSuccessfully ? default : AwaitGuardedAsync(pending);
+    public static ValueTask GuardAsync<TState>(Func<TState, ValueTask> call, TState state)
+    {
+        ValueTask pending;
+        try
+        {
+            pending = call(state);
+        }
+        catch (Exception exception)
+        {
+            pending = ValueTask.FromException(exception);
+        }
+
+        return pending.IsCompletedSuccessfully ? default : AwaitGuardedAsync(pending);
+    }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private static async ValueTask AwaitGuardedAsync(ValueTask pending)

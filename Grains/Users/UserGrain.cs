@@ -395,22 +395,34 @@ internal sealed partial class UserGrain(
     private void RemoveExpired()
     {
         var horizon = time.GetUtcNow() - options.Value.RegistrationLifetime;
-        var expired = 0;
+        // A plain loop: this runs before every delivery, and the usual answer is "nothing expired".
+        var anyExpired = false;
         foreach (var silo in _silos)
         {
             if (IsExpired(silo, horizon))
             {
-                expired++;
+                anyExpired = true;
+                break;
             }
         }
 
-        if (expired == 0)
+        if (!anyExpired)
         {
             return;
         }
 
-        _silos = Array.FindAll(_silos, silo => !IsExpired(silo, horizon));
-        UserLog.RegistrationsExpired(logger, Id.Value, expired);
+        // No lambda over horizon: its closure would be made on every call, the common ones included.
+        var kept = new List<SiloConnections>(_silos.Length);
+        foreach (var silo in _silos)
+        {
+            if (!IsExpired(silo, horizon))
+            {
+                kept.Add(silo);
+            }
+        }
+
+        UserLog.RegistrationsExpired(logger, Id.Value, _silos.Length - kept.Count);
+        _silos = [.. kept];
     }
 
     private bool IsExpired(SiloConnections silo, DateTimeOffset horizon) => silo.Renewed < horizon || membership.IsDeadSilo(silo.Address);

@@ -26,6 +26,9 @@ public sealed class DrainState(IHostApplicationLifetime lifetime, OpenSockets so
         }
     }
 
+    /// <summary>Removes a socket that stopped running (see <see cref="OpenSockets.Remove"/>).</summary>
+    public void Remove(WebSocketSession session) => sockets.Remove(session);
+
     public Task StartAsync(CancellationToken cancellationToken)
     {
         lifetime.ApplicationStopping.Register(Drain);
@@ -58,5 +61,4 @@ public sealed class DrainState(IHostApplicationLifetime lifetime, OpenSockets so
         ConnectionLog.Draining(logger, sockets.Count);
         sockets.CloseAll((WebSocketCloseStatus)CloseCodes.NodeShuttingDown, Reason);
     }
-
 }

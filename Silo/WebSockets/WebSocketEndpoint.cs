@@ -24,7 +24,6 @@ public sealed class WebSocketEndpoint(
     SocketRequestHandler handler,
     SiloIdentity silo,
     DrainState drain,
-    OpenSockets sockets,
     TokenService tokens,
     IOptions<SocketOptions> socketOptions,
     SwitchboardMetrics metrics,
@@ -144,7 +143,7 @@ public sealed class WebSocketEndpoint(
         }
         finally
         {
-            sockets.Remove(session);
+            drain.Remove(session);
             await router.DetachAsync(session);
         }
     }
