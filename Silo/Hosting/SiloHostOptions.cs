@@ -62,13 +62,6 @@ public sealed class SiloHostOptions
     /// </summary>
     public bool ConnectionLevelSockets { get; set; } = true;
 
-    /// <summary>
-    /// Runs Kestrel's socket continuations inline on the I/O thread instead of queueing them to the thread pool
-    /// (Kestrel's <c>UnsafePreferInlineScheduling</c>; pair it with <c>DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1</c>).
-    /// Default false.
-    /// </summary>
-    public bool InlineIoScheduling { get; set; }
-
     /// <summary>Whether the Orleans Dashboard is served at <c>/dashboard</c> (admin role only). Default true.</summary>
     public bool Dashboard { get; set; } = true;
 }

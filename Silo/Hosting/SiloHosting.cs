@@ -4,7 +4,6 @@ using System.Net.Sockets;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Dashboard;
@@ -53,8 +52,10 @@ public static class SiloHosting
                 forwarded.KnownProxies.Add(IPAddress.Parse(proxy));
             }
         });
-        services.AddOptions<SocketTransportOptions>().Configure<IOptions<SiloHostOptions>>((transport, silo) =>
-            transport.UnsafePreferInlineScheduling = silo.Value.InlineIoScheduling);
+        // Kestrel's socket continuations stay on the thread pool (no UnsafePreferInlineScheduling): a socket's frame
+        // handler calls grains, and Orleans pools each call's completion source per thread (a Stack per thread,
+        // unbounded). A call made on an I/O thread takes a new one there and returns it to a pool thread's stack,
+        // where it stays: with inline scheduling a silo kept one 64-byte object per message sent (README "Performance").
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<SiloHostOptions>>((kestrel, silo) =>
         {
             if (silo.Value.ConnectionLevelSockets)

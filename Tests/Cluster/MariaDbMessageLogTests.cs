@@ -1,4 +1,7 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using System.Text;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -114,6 +117,53 @@ public sealed class MariaDbMessageLogTests(DurableClusterFixture fixture)
         Assert.True(page.Complete);
         Assert.Equal("{\"n\":6}", Encoding.UTF8.GetString(page.Messages[0].Body));
         Assert.Equal(Now, page.Messages[0].Timestamp);
+    }
+
+    [Fact]
+    public async Task Every_commit_records_its_duration_and_message_count_on_the_log_meter()
+    {
+        var cluster = await fixture.CreateClusterAsync();
+        await using var _ = cluster;
+        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var meters = services.GetRequiredService<IMeterFactory>();
+        var sizes = new ConcurrentQueue<int>();
+        var durations = new ConcurrentQueue<double>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            // Only this test's factory: other tests' logs publish on meters of the same name.
+            if (instrument.Meter.Name == MariaDbMessageLog.MeterName && ReferenceEquals(instrument.Meter.Scope, meters))
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<int>((instrument, value, _, _) =>
+        {
+            if (instrument.Name == "switchboard.log.commit.messages")
+            {
+                sizes.Enqueue(value);
+            }
+        });
+        listener.SetMeasurementEventCallback<double>((instrument, value, _, _) =>
+        {
+            if (instrument.Name == "switchboard.log.commit.duration")
+            {
+                durations.Enqueue(value);
+            }
+        });
+        listener.Start();
+
+        var options = Options.Create(new MessageLogOptions { ConnectionString = cluster.ConnectionString, MaxBatch = 64, Writers = 1, Retention = TimeSpan.FromDays(1) });
+        await using var log = new MariaDbMessageLog(options, NullLogger<MariaDbMessageLog>.Instance, meters);
+        var group = ConversationId.ForGroup(new GroupId($"measured-{Guid.NewGuid():N}"));
+        await Task.WhenAll(await AppendAsOneBatchAsync(log, cluster,
+            Message(group, 1, "alice", $"m1-{group.Value}"), Message(group, 2, "alice", $"m2-{group.Value}"), Message(group, 3, "alice", $"m3-{group.Value}")));
+
+        // The held message's commit, then the three queued behind the lock in one.
+        Assert.Equal([1, 3], sizes.ToArray());
+        Assert.Equal(2, durations.Count);
+        Assert.All(durations, d => Assert.InRange(d, 0, 60_000));
+        Assert.Equal(2, log.Commits);
     }
 
     [Fact]

@@ -452,7 +452,6 @@ start_silos() {
       "Switchboard__Silo__SiloPort=$(silo_port "$i")" \
       "Switchboard__Silo__GatewayPort=$(silo_gateway_port "$i")" \
       "Switchboard__Silo__TrustedProxies__0=127.0.0.1" \
-      "Switchboard__Silo__InlineIoScheduling=true" \
       "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1" \
       "Urls=http://127.0.0.1:$(silo_http_port "$i")"
     SWITCHBOARD_SILO_DLL="$SILO_DLL" start_process "$name" "$RUN" silo "$env_file"

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Text;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
@@ -26,13 +27,21 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
         new UnboundedChannelOptions { SingleReader = false, AllowSynchronousContinuations = true });
     private readonly Task[] _writers;
     private readonly RowSql?[] _rows;
+    private readonly Histogram<double>? _commitDuration;
+    private readonly Histogram<int>? _commitSize;
     private long _commits;
     private long _committed;
 
-    public MariaDbMessageLog(IOptions<MessageLogOptions> options, ILogger<MariaDbMessageLog> logger)
+    public MariaDbMessageLog(IOptions<MessageLogOptions> options, ILogger<MariaDbMessageLog> logger, IMeterFactory? meterFactory = null)
     {
         _options = options.Value;
         _logger = logger;
+        if (meterFactory is not null)
+        {
+            var meter = meterFactory.Create(MeterName);
+            _commitDuration = meter.CreateHistogram<double>("switchboard.log.commit.duration", "ms", "Time from a commit's start to the server's answer (what every ack in it waited for last)");
+            _commitSize = meter.CreateHistogram<int>("switchboard.log.commit.messages", "{message}", "Messages per commit (group commit)");
+        }
 
         // Pooled connections are not reset on reuse (a round trip per open): this class leaves no session state
         // behind (no variables, no temporary tables, every transaction committed or rolled back).
@@ -40,6 +49,9 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
         _rows = new RowSql?[_options.MaxBatch];
         _writers = Enumerable.Range(0, _options.Writers).Select(_ => Task.Run(WriteLoopAsync)).ToArray();
     }
+
+    /// <summary>The meter of the log's instruments.</summary>
+    public const string MeterName = "Switchboard.MessageLog";
 
     /// <summary>Transactions committed so far (with <see cref="Committed"/>: the mean group-commit size).</summary>
     public long Commits => Interlocked.Read(ref _commits);
@@ -253,6 +265,7 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
             startsConversations |= StartsDirectConversation(pending.Message);
         }
 
+        var started = Stopwatch.GetTimestamp();
         try
         {
             if (batch.Count == 1 && !startsConversations)
@@ -274,6 +287,8 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
 
         Interlocked.Increment(ref _commits);
         Interlocked.Add(ref _committed, batch.Count);
+        _commitDuration?.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        _commitSize?.Record(batch.Count);
     }
 
     private async Task CommitTextAsync(IReadOnlyList<PendingAppend> batch, StringBuilder sql, bool startsConversations, MySqlConnection connection)
