@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Switchboard.Conversations;
 using Switchboard.Identity;
 using Switchboard.Messaging;
@@ -11,26 +12,48 @@ namespace Switchboard.Grains.Conversations;
 /// activation, no directory registration, and no read of the latest seq: once per activation the owner
 /// loads its conversations with their latest seqs from the log's conversation index (one query), and a
 /// conversation outside that list starts at seq 1. Should that knowledge ever be wrong (two activations of
-/// one user during a partition), the log's primary key refuses the second writer of a seq and the sequencer
+/// one user during a partition), the log's primary key refuses the second writer of a seq and the next append
 /// reads the truth back.
 /// </summary>
+/// <remarks>
+/// Each conversation is one entry of one dictionary: its latest seq, whether an append is running, when it was
+/// last used. No object per conversation or per message outlives the append (a sequencer object, a semaphore and
+/// a set entry per conversation used to: at 1,000 msg/s they were most of what each gen0 collection promoted).
+/// Appends to one conversation run one at a time (the grain is reentrant): a second one waits in a queue made
+/// only when that happens.
+/// </remarks>
 internal sealed class DirectConversations(UserId owner, IMessageLog log, TimeProvider time)
 {
-    /// <summary>Sequencers kept per owner; idle ones beyond this are dropped (they read their seq back when next used).</summary>
-    public const int SequencerCapacity = 1024;
+    /// <summary>Conversations remembered with their latest seq; past this, idle ones are dropped and read back when next used.</summary>
+    public const int Capacity = 10_000;
 
-    /// <summary>Conversations an owner remembers as "may have messages"; past this it reads the latest seq of each.</summary>
-    public const int KnownCapacity = 10_000;
+    // Latest seq not looked up yet: the activation's list of conversations answers (absent from a complete list: 0).
+    private const long Unresolved = -2;
 
-    private readonly Dictionary<ConversationId, ConversationSequencer> _sequencers = [];
+    // Latest seq unknown: read from the log (a write whose outcome is unknown, or a conversation dropped or never listed).
+    private const long Unknown = -1;
 
-    // Conversations that may have messages: what the log's index listed at load (with the latest seq then), plus
-    // every one appended to since (added before the write, which may land even when it reports a failure). Null
-    // when unknown.
-    private Dictionary<ConversationId, long>? _known;
-    private readonly HashSet<ConversationId> _touched = [];
+    private readonly Dictionary<ConversationId, Slot> _slots = [];
+    private Dictionary<ConversationId, Queue<TaskCompletionSource>>? _waiting;
     private Task? _load;
-    private bool _tooMany;
+    private bool _loaded;
+
+    // True while _slots holds every direct conversation this owner has messages in: a conversation it lacks is new.
+    private bool _complete;
+
+    // Counts appends: a slot's LastUsed is the count at its last use (an LRU order without reading a clock).
+    private int _clock;
+
+    // 16 bytes: an entry of _slots is 32 with its key, hash and link.
+    private struct Slot
+    {
+        public long Latest;
+        public int LastUsed;
+        public bool Busy;
+    }
+
+    /// <summary>Conversations remembered now (for tests).</summary>
+    internal int Count => _slots.Count;
 
     /// <summary>The participant whose grain sequences <paramref name="conversation"/>: stable, and spread evenly over both.</summary>
     public static UserId OwnerOf(ConversationId conversation)
@@ -57,32 +80,119 @@ internal sealed class DirectConversations(UserId owner, IMessageLog log, TimePro
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<StoredMessage> AppendAsync(ConversationId conversation, SendCommand command)
     {
-        if (!_sequencers.TryGetValue(conversation, out var sequencer))
+        if (!TryEnter(conversation))
         {
-            var latest = await KnownLatestAsync(conversation);
-
-            // Another send may have created it while this one waited for the index.
-            if (!_sequencers.TryGetValue(conversation, out sequencer))
-            {
-                sequencer = new ConversationSequencer(conversation, log, time, latest);
-                _sequencers[conversation] = sequencer;
-                Trim();
-            }
+            await WaitTurnAsync(conversation);
         }
 
-        Touch(conversation);
-        return await sequencer.AppendAsync(command);
+        try
+        {
+            var latest = Latest(conversation);
+            if (latest < 0)
+            {
+                latest = await ResolveAsync(conversation, latest);
+            }
+
+            var message = new StoredMessage(conversation, latest + 1, command.Sender.User, command.To, command.RequestId, command.Body, time.GetUtcNow());
+            try
+            {
+                await MessageLogCalls.GuardAsync(static s => s.log.AppendAsync(s.message), (log, message));
+            }
+            catch (DuplicateRequestException)
+            {
+                // The log refused the whole row: the seq stays free.
+                throw;
+            }
+            catch
+            {
+                // We no longer know whether the write landed: read the truth back on the next append.
+                SetLatest(conversation, Unknown);
+                throw;
+            }
+
+            SetLatest(conversation, message.Seq);
+            return message;
+        }
+        finally
+        {
+            Exit(conversation);
+        }
     }
 
-    /// <summary>The conversation's latest seq if this activation knows it without asking the log (0: new), else -1.</summary>
-    private async ValueTask<long> KnownLatestAsync(ConversationId conversation)
+    /// <summary>Takes the conversation's turn when no append holds it (the common case: no allocation, no wait).</summary>
+    private bool TryEnter(ConversationId conversation)
     {
-        if (_tooMany || _touched.Contains(conversation))
+        ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_slots, conversation, out var exists);
+        if (!exists)
         {
-            return -1;
+            slot.Latest = Unresolved;
         }
 
-        if (_known is null)
+        slot.LastUsed = ++_clock;
+        if (slot.Busy)
+        {
+            return false;
+        }
+
+        slot.Busy = true;
+        if (!exists)
+        {
+            Trim();
+        }
+
+        return true;
+    }
+
+    /// <summary>Waits until the append before this one hands the conversation over (it stays busy throughout).</summary>
+    private Task WaitTurnAsync(ConversationId conversation)
+    {
+        _waiting ??= [];
+        if (!_waiting.TryGetValue(conversation, out var queue))
+        {
+            queue = new Queue<TaskCompletionSource>(2);
+            _waiting[conversation] = queue;
+        }
+
+        var turn = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        queue.Enqueue(turn);
+        return turn.Task;
+    }
+
+    private void Exit(ConversationId conversation)
+    {
+        if (_waiting is not null && _waiting.TryGetValue(conversation, out var queue) && queue.TryDequeue(out var next))
+        {
+            if (queue.Count == 0)
+            {
+                _waiting.Remove(conversation);
+            }
+
+            next.SetResult();
+            return;
+        }
+
+        ref var slot = ref CollectionsMarshal.GetValueRefOrNullRef(_slots, conversation);
+        if (!Unsafe.IsNullRef(ref slot))
+        {
+            slot.Busy = false;
+        }
+    }
+
+    private long Latest(ConversationId conversation) => _slots.TryGetValue(conversation, out var slot) ? slot.Latest : Unresolved;
+
+    private void SetLatest(ConversationId conversation, long latest)
+    {
+        ref var slot = ref CollectionsMarshal.GetValueRefOrNullRef(_slots, conversation);
+        if (!Unsafe.IsNullRef(ref slot))
+        {
+            slot.Latest = latest;
+        }
+    }
+
+    /// <summary>The latest seq of a conversation whose entry does not know it: from the activation's list, else the log.</summary>
+    private async ValueTask<long> ResolveAsync(ConversationId conversation, long latest)
+    {
+        if (latest == Unresolved && !_loaded)
         {
             _load ??= LoadAsync();
             try
@@ -91,60 +201,85 @@ internal sealed class DirectConversations(UserId owner, IMessageLog log, TimePro
             }
             catch
             {
-                // The log is unreachable: the sequencer's own read reports it (or succeeds once the log is back).
+                // The log is unreachable: the read below reports it (or succeeds once the log is back).
                 _load = null;
-                return -1;
             }
+
+            // The list may have filled this entry in.
+            latest = Latest(conversation);
         }
 
-        if (_known is null || _touched.Contains(conversation))
+        if (latest == Unresolved && _loaded && _complete)
         {
-            return -1;
+            SetLatest(conversation, 0);
+            return 0;
         }
 
-        return _known.TryGetValue(conversation, out var latest) ? latest : 0;
+        if (latest >= 0)
+        {
+            return latest;
+        }
+
+        latest = await MessageLogCalls.GuardAsync(() => log.GetLatestSeqAsync(conversation));
+        SetLatest(conversation, latest);
+        return latest;
     }
 
     private async Task LoadAsync()
     {
-        var known = await log.ListDirectConversationsAsync(owner, KnownCapacity);
-        if (known is null)
+        var listed = await log.ListDirectConversationsAsync(owner, Capacity);
+        _loaded = true;
+        if (listed is null)
         {
-            _tooMany = true;
+            // More than this activation keeps: each conversation's first append here reads its latest seq.
+            _complete = false;
             return;
         }
 
-        _known = known.ToDictionary(c => c.Conversation, c => c.Seq);
-    }
-
-    private void Touch(ConversationId conversation)
-    {
-        if (_tooMany || !_touched.Add(conversation))
+        // Entries made while the list was loading keep what they learnt since; the others take the listed seq.
+        _slots.EnsureCapacity(_slots.Count + listed.Count);
+        foreach (var (conversation, seq) in listed)
         {
-            return;
+            ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_slots, conversation, out var exists);
+            if (!exists)
+            {
+                slot.LastUsed = int.MinValue;
+                slot.Latest = seq;
+            }
+            else if (slot.Latest == Unresolved)
+            {
+                slot.Latest = seq;
+            }
         }
 
-        if (_touched.Count + (_known?.Count ?? 0) > KnownCapacity)
-        {
-            // Remembering more would cost more than the reads it saves.
-            _tooMany = true;
-            _known = null;
-            _touched.Clear();
-        }
+        _complete = true;
+        Trim();
     }
 
+    /// <summary>Past <see cref="Capacity"/>, drops the least recently used idle quarter (they are read back when next used).</summary>
     private void Trim()
     {
-        if (_sequencers.Count <= SequencerCapacity)
+        if (_slots.Count <= Capacity)
         {
             return;
         }
 
-        // Drop the least recently used idle quarter; the next use of one reads its latest seq back.
-        var idle = _sequencers.Where(pair => pair.Value.IsIdle).OrderBy(pair => pair.Value.LastUsed).Take(SequencerCapacity / 4).ToList();
-        foreach (var (conversation, _) in idle)
+        var idle = new List<(int LastUsed, ConversationId Conversation)>(_slots.Count);
+        foreach (var (conversation, slot) in _slots)
         {
-            _sequencers.Remove(conversation);
+            if (!slot.Busy)
+            {
+                idle.Add((slot.LastUsed, conversation));
+            }
         }
+
+        idle.Sort(static (a, b) => a.LastUsed.CompareTo(b.LastUsed));
+        foreach (var (_, conversation) in idle.Take(Capacity / 4))
+        {
+            _slots.Remove(conversation);
+        }
+
+        // A conversation dropped here is no longer "absent, so new".
+        _complete = false;
     }
 }

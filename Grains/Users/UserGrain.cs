@@ -126,9 +126,14 @@ internal sealed partial class UserGrain(
         }
 
         var dedupe = _dedupe ??= new SendDedupe(options.Value.DedupeWindow, options.Value.DedupeCapacity);
-        if (dedupe.TryGet(command.RequestId, out var known))
+        if (dedupe.MayContain(command.RequestId))
         {
-            return known;
+            // A retry of a stored message: the log has its original receipt (nothing there: a new id sharing a hash).
+            var original = await MessageLogCalls.GuardAsync(() => log.FindRequestAsync(Id, command.RequestId));
+            if (original is not null)
+            {
+                return original;
+            }
         }
 
         // A retry racing its original waits for it instead of storing the message twice.
@@ -256,12 +261,12 @@ internal sealed partial class UserGrain(
             // Stored before (by an earlier activation, or by an attempt whose answer was lost): the original's receipt.
             var stored = await MessageLogCalls.GuardAsync(() => log.FindRequestAsync(Id, command.RequestId))
                 ?? throw SwitchboardException.Unavailable($"Request id '{command.RequestId}' is stored but could not be read back; retry.");
-            dedupe.Add(command.RequestId, stored, time.GetUtcNow());
+            dedupe.Add(command.RequestId, time.GetUtcNow());
             return stored;
         }
 
         var receipt = new SendReceipt(message.Conversation, message.Seq);
-        dedupe.Add(command.RequestId, receipt, message.Timestamp);
+        dedupe.Add(command.RequestId, message.Timestamp);
 
         if (!fannedOutToSender)
         {

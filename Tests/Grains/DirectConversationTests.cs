@@ -86,22 +86,6 @@ public sealed class DirectConversationTests(ClusterFixture fixture)
     }
 
     [Fact]
-    public async Task An_owner_with_more_conversations_than_it_keeps_sequencers_for_continues_each_one()
-    {
-        var owner = SiloHostFixture.NewId("busy");
-        var others = Enumerable.Range(0, DirectConversations.SequencerCapacity + 50).Select(i => UserIds.OwnedByOther(owner, $"p{i}")).ToList();
-        foreach (var batch in others.Chunk(64))
-        {
-            var firsts = await Task.WhenAll(batch.Select(other => SendAsync(owner, other, "first")));
-            Assert.All(firsts, receipt => Assert.Equal(1, receipt.Seq));
-        }
-
-        // The first conversations' sequencers were dropped to stay within the capacity: they read their seq back.
-        var seconds = await Task.WhenAll(others.Take(100).Select(other => SendAsync(other, owner, "second")));
-        Assert.All(seconds, receipt => Assert.Equal(2, receipt.Seq));
-    }
-
-    [Fact]
     public async Task Only_the_owner_sequences_a_direct_conversation()
     {
         var alice = SiloHostFixture.NewId("alice");

@@ -1,0 +1,173 @@
+using System.Text;
+using Switchboard.Conversations;
+using Switchboard.Grains.Conversations;
+using Switchboard.Grains.Users;
+using Switchboard.Identity;
+using Switchboard.Messaging;
+using Switchboard.Tests.Infrastructure;
+
+namespace Switchboard.Tests.Grains;
+
+/// <summary>
+/// A user grain's per-conversation state (<see cref="DirectConversations"/>) and its send-id memory
+/// (<see cref="SendDedupe"/>), without a cluster: the in-memory log behind a wrapper that counts, holds or fails calls.
+/// </summary>
+public sealed class DirectConversationsStateTests
+{
+    private static readonly UserId Owner = new("owner");
+
+    private static SendCommand Command(string from, string requestId) =>
+        new(new Caller(new UserId(from), "student"), requestId, Recipient.TryParse($"user:{Owner.Value}", out var to) ? to : throw new ArgumentException(from), Encoding.UTF8.GetBytes("{}"), null);
+
+    private static ConversationId With(string other) => ConversationId.Direct(Owner, new UserId(other));
+
+    [Fact]
+    public async Task Past_its_capacity_an_owner_drops_the_least_recently_used_conversations_and_reads_their_seq_back()
+    {
+        var log = new ProbedLog();
+        var conversations = new DirectConversations(Owner, log, TimeProvider.System);
+        var others = Enumerable.Range(0, DirectConversations.Capacity + 50).Select(i => $"p{i}").ToList();
+        foreach (var other in others)
+        {
+            Assert.Equal(1, (await conversations.AppendAsync(With(other), Command(other, $"{other}-1"))).Seq);
+        }
+
+        // Up to the capacity nothing was read: the activation's (empty) list said every conversation was new. Once
+        // some were dropped, "not remembered" no longer means "new": each conversation past it asked the log.
+        Assert.Equal(50, log.LatestReads);
+        Assert.InRange(conversations.Count, DirectConversations.Capacity / 2, DirectConversations.Capacity);
+
+        // The most recent is still known; the oldest was dropped and reads its seq back; both continue at 2.
+        var recent = others[^1];
+        Assert.Equal(2, (await conversations.AppendAsync(With(recent), Command(recent, $"{recent}-2"))).Seq);
+        Assert.Equal(50, log.LatestReads);
+        Assert.Equal(2, (await conversations.AppendAsync(With(others[0]), Command(others[0], $"{others[0]}-2"))).Seq);
+        Assert.Equal(51, log.LatestReads);
+    }
+
+    [Fact]
+    public async Task Appends_to_one_conversation_take_turns_in_order_while_other_conversations_go_ahead()
+    {
+        var log = new ProbedLog { Hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };
+        var conversations = new DirectConversations(Owner, log, TimeProvider.System);
+
+        var first = conversations.AppendAsync(With("alice"), Command("alice", "a1")).AsTask();
+        var queued = Enumerable.Range(2, 4).Select(i => conversations.AppendAsync(With("alice"), Command("alice", $"a{i}")).AsTask()).ToList();
+        var other = conversations.AppendAsync(With("bob"), Command("bob", "b1")).AsTask();
+
+        // alice's first append holds her conversation; bob's reached the log beside it.
+        await Wait.UntilAsync(() => Task.FromResult(log.Appends == 2), "both conversations' first appends reach the log");
+        Assert.False(first.IsCompleted);
+        Assert.All(queued, q => Assert.False(q.IsCompleted));
+
+        log.Hold.SetResult();
+        var stored = await Task.WhenAll([first, .. queued, other]);
+        Assert.Equal([1, 2, 3, 4, 5], stored.Take(5).Select(m => m.Seq));
+        Assert.Equal(["a1", "a2", "a3", "a4", "a5"], stored.Take(5).Select(m => m.RequestId));
+        Assert.Equal(1, stored[5].Seq);
+        Assert.Equal(5, await log.GetLatestSeqAsync(With("alice")));
+    }
+
+    [Fact]
+    public async Task After_a_write_whose_outcome_is_unknown_the_next_append_reads_the_seq_back()
+    {
+        var log = new ProbedLog();
+        var conversations = new DirectConversations(Owner, log, TimeProvider.System);
+        Assert.Equal(1, (await conversations.AppendAsync(With("carol"), Command("carol", "c1"))).Seq);
+
+        // The write landed but its answer was lost.
+        log.FailAfterNextAppend = true;
+        await Assert.ThrowsAsync<SwitchboardException>(async () => await conversations.AppendAsync(With("carol"), Command("carol", "c2")));
+
+        var next = await conversations.AppendAsync(With("carol"), Command("carol", "c3"));
+        Assert.Equal(3, next.Seq);
+        Assert.Equal(1, log.LatestReads);
+    }
+
+    [Fact]
+    public async Task A_refused_duplicate_leaves_its_seq_free()
+    {
+        var log = new ProbedLog();
+        var conversations = new DirectConversations(Owner, log, TimeProvider.System);
+        Assert.Equal(1, (await conversations.AppendAsync(With("dave"), Command("dave", "d1"))).Seq);
+
+        await Assert.ThrowsAsync<DuplicateRequestException>(async () => await conversations.AppendAsync(With("dave"), Command("dave", "d1")));
+        Assert.Equal(2, (await conversations.AppendAsync(With("dave"), Command("dave", "d2"))).Seq);
+        Assert.Equal(0, log.LatestReads);
+    }
+
+    [Fact]
+    public void Send_ids_are_remembered_within_the_capacity_and_the_window()
+    {
+        var start = new DateTimeOffset(2026, 11, 26, 0, 0, 0, TimeSpan.Zero);
+        var dedupe = new SendDedupe(TimeSpan.FromHours(24), capacity: 3);
+        dedupe.Add("r1", start);
+        dedupe.Add("r2", start.AddMinutes(1));
+        dedupe.Add("r3", start.AddMinutes(2));
+        Assert.True(dedupe.MayContain("r1"));
+        Assert.False(dedupe.MayContain("r4"));
+
+        // A fourth id pushes out the oldest.
+        dedupe.Add("r4", start.AddMinutes(3));
+        Assert.False(dedupe.MayContain("r1"));
+        Assert.True(dedupe.MayContain("r2"));
+        Assert.Equal(3, dedupe.Count);
+
+        // A day later, only the newest id is within the window.
+        dedupe.Add("r5", start.AddMinutes(3).AddHours(24));
+        Assert.False(dedupe.MayContain("r2"));
+        Assert.False(dedupe.MayContain("r3"));
+        Assert.True(dedupe.MayContain("r4"));
+        Assert.True(dedupe.MayContain("r5"));
+    }
+
+    /// <summary>The in-memory log, counting latest-seq reads and appends; it can hold appends or lose one's answer.</summary>
+    private sealed class ProbedLog : IMessageLog
+    {
+        private readonly InMemoryMessageLog _inner = new();
+        private int _appends;
+        private int _latestReads;
+
+        public TaskCompletionSource? Hold { get; init; }
+
+        public bool FailAfterNextAppend { get; set; }
+
+        public int Appends => Volatile.Read(ref _appends);
+
+        public int LatestReads => Volatile.Read(ref _latestReads);
+
+        public async ValueTask AppendAsync(StoredMessage message, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref _appends);
+            if (Hold is not null)
+            {
+                await Hold.Task;
+            }
+
+            await _inner.AppendAsync(message, cancellationToken);
+            if (FailAfterNextAppend)
+            {
+                FailAfterNextAppend = false;
+                throw new TimeoutException("the commit's answer was lost");
+            }
+        }
+
+        public ValueTask<long> GetLatestSeqAsync(ConversationId conversation, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref _latestReads);
+            return _inner.GetLatestSeqAsync(conversation, cancellationToken);
+        }
+
+        public ValueTask<HistoryPage> ReadAsync(ConversationId conversation, long after, int limit, CancellationToken cancellationToken = default) =>
+            _inner.ReadAsync(conversation, after, limit, cancellationToken);
+
+        public ValueTask<SendReceipt?> FindRequestAsync(UserId sender, string requestId, CancellationToken cancellationToken = default) =>
+            _inner.FindRequestAsync(sender, requestId, cancellationToken);
+
+        public ValueTask<IReadOnlyList<ConversationSummary>?> ListDirectConversationsAsync(UserId user, int limit, CancellationToken cancellationToken = default) =>
+            _inner.ListDirectConversationsAsync(user, limit, cancellationToken);
+
+        public ValueTask<IReadOnlyList<ConversationSummary>> ListConversationsAsync(UserId user, IReadOnlyCollection<ConversationId> groups, CancellationToken cancellationToken = default) =>
+            _inner.ListConversationsAsync(user, groups, cancellationToken);
+    }
+}
