@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -251,10 +252,32 @@ internal sealed partial class UserGrain(
     private async Task<SendReceipt> SendOnceAsync(SendCommand command, SendDedupe dedupe)
     {
         StoredMessage message;
-        bool fannedOutToSender;
+        var fannedOutToSender = false;
         try
         {
-            (message, fannedOutToSender) = await RouteAsync(command);
+            // Sequenced and stored where the conversation is sequenced (awaited here, not in a helper: each async
+            // level a send passes through costs a state machine and a continuation per message).
+            if (command.To.IsGroup)
+            {
+                message = await GrainFactory.GetGroupGrain(command.To.Group).PostAsync(command);
+
+                // Members' sockets get group messages from the group's fan-out; a poster who is not a member does not.
+                fannedOutToSender = state.State.Groups.Contains(command.To.Group.Value);
+            }
+            else
+            {
+                if (command.To.User == Id)
+                {
+                    throw SwitchboardException.BadRequest("A direct message to oneself is not allowed.");
+                }
+
+                // One of the two participants' grains sequences the conversation: this one (then the recipient's
+                // grain gets the message one-way), or the recipient's (which writes it to its own sockets itself).
+                var conversation = ConversationId.Direct(Id, command.To.User);
+                message = DirectConversations.OwnerOf(conversation) == Id
+                    ? await AppendOwnedAsync(conversation, command)
+                    : await GrainFactory.GetUserGrain(command.To.User).AppendDirectAsync(command);
+            }
         }
         catch (DuplicateRequestException)
         {
@@ -276,39 +299,9 @@ internal sealed partial class UserGrain(
         return receipt;
     }
 
-    /// <summary>Sequences and stores the message where its conversation is sequenced; also says whether the group fan-out reaches the sender.</summary>
-    private async Task<(StoredMessage Message, bool FannedOutToSender)> RouteAsync(SendCommand command)
-    {
-        StoredMessage message;
-        bool fannedOutToSender;
-        if (command.To.IsGroup)
-        {
-            message = await GrainFactory.GetGroupGrain(command.To.Group).PostAsync(command);
-
-            // Members' sockets get group messages from the group's fan-out; a poster who is not a member does not.
-            fannedOutToSender = state.State.Groups.Contains(command.To.Group.Value);
-        }
-        else
-        {
-            if (command.To.User == Id)
-            {
-                throw SwitchboardException.BadRequest("A direct message to oneself is not allowed.");
-            }
-
-            // One of the two participants' grains sequences the conversation: this one (then the recipient's grain
-            // gets the message one-way), or the recipient's (which writes it to its own sockets itself).
-            var conversation = ConversationId.Direct(Id, command.To.User);
-            message = DirectConversations.OwnerOf(conversation) == Id
-                ? await AppendOwnedAsync(conversation, command)
-                : await GrainFactory.GetUserGrain(command.To.User).AppendDirectAsync(command);
-            fannedOutToSender = false;
-        }
-
-        return (message, fannedOutToSender);
-    }
-
     /// <summary>Sequences and stores a direct message in a conversation this grain owns, then sends it on to the recipient.</summary>
-    private async Task<StoredMessage> AppendOwnedAsync(ConversationId conversation, SendCommand command)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<StoredMessage> AppendOwnedAsync(ConversationId conversation, SendCommand command)
     {
         _directConversations ??= new DirectConversations(Id, log, time);
         var message = await _directConversations.AppendAsync(conversation, command);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.WebSockets;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Options;
 using Switchboard.Conversations;
 using Switchboard.Identity;
@@ -17,7 +18,9 @@ public sealed class SocketRequestHandler(
     SwitchboardMetrics metrics,
     ILogger<SocketRequestHandler> logger)
 {
-    public async Task HandleAsync(WebSocketSession session, ReadOnlyMemory<byte> utf8, RateLimiter limiter)
+    /// <summary>Handles one client frame (pooled state machines: one per frame was the handler's own garbage).</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    public async ValueTask HandleAsync(WebSocketSession session, ReadOnlyMemory<byte> utf8, RateLimiter limiter)
     {
         var parsed = ClientFrame.TryParse(utf8.Span, out var frame, out var parseError);
         if (!limiter.TryTake())
@@ -86,7 +89,8 @@ public sealed class SocketRequestHandler(
         }
     }
 
-    private async Task SendAsync(WebSocketSession session, ClientFrame frame, string id)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask SendAsync(WebSocketSession session, ClientFrame frame, string id)
     {
         if (!Recipient.TryParse(frame.To, out var to))
         {

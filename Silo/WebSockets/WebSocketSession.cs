@@ -17,9 +17,12 @@ public sealed class WebSocketSession : IClientConnection
 {
     private const int InitialReceiveBytes = 4096;
 
-    // The outbound queue and its pump, all under _queueLock.
+    // The outbound queue and its pump, all under _queueLock. The oldest frame waits in _head, the rest in _queue:
+    // a socket that gets one frame at a time (nearly all of them) never makes the queue's array.
     private readonly Lock _queueLock = new();
     private readonly Queue<OutboundFrame> _queue = new();
+    private OutboundFrame _head;
+    private bool _hasHead;
     private WebSocket? _socket;
     private bool _pumping;
     private bool _completed;
@@ -102,7 +105,7 @@ public sealed class WebSocketSession : IClientConnection
                 return false;
             }
 
-            if (_queue.Count < _options.OutboundQueueCapacity)
+            if (QueuedCount < _options.OutboundQueueCapacity)
             {
                 runPump = Enqueue(frame);
                 queued = true;
@@ -143,7 +146,7 @@ public sealed class WebSocketSession : IClientConnection
                     return false;
                 }
 
-                if (_queue.Count < _options.OutboundQueueCapacity)
+                if (QueuedCount < _options.OutboundQueueCapacity)
                 {
                     runPump = Enqueue(reply);
                     break;
@@ -194,7 +197,7 @@ public sealed class WebSocketSession : IClientConnection
     }
 
     /// <summary>Runs both loops until the socket is closed; <paramref name="handle"/> processes each text message in order.</summary>
-    public async Task RunAsync(WebSocket socket, Func<WebSocketSession, ReadOnlyMemory<byte>, Task> handle, CancellationToken cancellationToken)
+    public async Task RunAsync(WebSocket socket, Func<WebSocketSession, ReadOnlyMemory<byte>, ValueTask> handle, CancellationToken cancellationToken)
     {
         // The request's abort ends the session too: one token for both loops, without a linked source per socket.
         var requestAborted = cancellationToken.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), _aborted);
@@ -203,7 +206,7 @@ public sealed class WebSocketSession : IClientConnection
         {
             // Frames queued before the socket was accepted (the welcome), or a close that came first.
             _socket = socket;
-            runPump = (_queue.Count > 0 || _completed) && TakePump();
+            runPump = (QueuedCount > 0 || _completed) && TakePump();
         }
 
         RunPump(runPump);
@@ -260,7 +263,7 @@ public sealed class WebSocketSession : IClientConnection
         }
     }
 
-    private async Task ReceiveLoopAsync(WebSocket socket, Func<WebSocketSession, ReadOnlyMemory<byte>, Task> handle, CancellationToken cancellationToken)
+    private async Task ReceiveLoopAsync(WebSocket socket, Func<WebSocketSession, ReadOnlyMemory<byte>, ValueTask> handle, CancellationToken cancellationToken)
     {
         byte[]? buffer = null;
         try
@@ -353,8 +356,34 @@ public sealed class WebSocketSession : IClientConnection
     /// </summary>
     private bool Enqueue(OutboundFrame frame)
     {
-        _queue.Enqueue(frame);
+        if (!_hasHead && _queue.Count == 0)
+        {
+            _head = frame;
+            _hasHead = true;
+        }
+        else
+        {
+            _queue.Enqueue(frame);
+        }
+
         return TakePump();
+    }
+
+    /// <summary>Frames waiting; the caller holds <see cref="_queueLock"/>.</summary>
+    private int QueuedCount => _queue.Count + (_hasHead ? 1 : 0);
+
+    /// <summary>Takes the oldest waiting frame; the caller holds <see cref="_queueLock"/>.</summary>
+    private bool TryDequeue(out OutboundFrame frame)
+    {
+        if (_hasHead)
+        {
+            frame = _head;
+            _head = default;
+            _hasHead = false;
+            return true;
+        }
+
+        return _queue.TryDequeue(out frame);
     }
 
     /// <summary>Claims the one pump when none is running and there is a socket; the caller holds <see cref="_queueLock"/>.</summary>
@@ -403,9 +432,11 @@ public sealed class WebSocketSession : IClientConnection
                     if (_discardQueued)
                     {
                         _queue.Clear();
+                        _head = default;
+                        _hasHead = false;
                     }
 
-                    if (!_queue.TryDequeue(out frame))
+                    if (!TryDequeue(out frame))
                     {
                         if (!_completed)
                         {
