@@ -41,6 +41,9 @@ internal sealed class DirectConversations(UserId owner, IMessageLog log, TimePro
     // True while _slots holds every direct conversation this owner has messages in: a conversation it lacks is new.
     private bool _complete;
 
+    // True once Trim dropped an entry: a list read before that may be older than what the dropped entry knew.
+    private bool _dropped;
+
     // Counts appends: a slot's LastUsed is the count at its last use (an LRU order without reading a clock).
     private int _clock;
 
@@ -229,9 +232,10 @@ internal sealed class DirectConversations(UserId owner, IMessageLog log, TimePro
     {
         var listed = await log.ListDirectConversationsAsync(owner, Capacity);
         _loaded = true;
-        if (listed is null)
+        if (listed is null || _dropped)
         {
-            // More than this activation keeps: each conversation's first append here reads its latest seq.
+            // More than this activation keeps (or entries were dropped while the list was read, and the list may
+            // be older than what they knew): each conversation's first append here reads its latest seq.
             _complete = false;
             return;
         }
@@ -281,5 +285,6 @@ internal sealed class DirectConversations(UserId owner, IMessageLog log, TimePro
 
         // A conversation dropped here is no longer "absent, so new".
         _complete = false;
+        _dropped = true;
     }
 }
