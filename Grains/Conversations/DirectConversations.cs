@@ -22,8 +22,19 @@ namespace Switchboard.Grains.Conversations;
 /// Appends to one conversation run one at a time (the grain is reentrant): a second one waits in a queue made
 /// only when that happens.
 /// </remarks>
-internal sealed class DirectConversations(UserId owner, IMessageLog log, TimeProvider time)
+internal sealed class DirectConversations(UserId owner, IMessageLog log, TimeProvider time, SemaphoreSlim? listLoads = null)
 {
+    /// <summary>Owners on one silo reading their list of conversations at once; others read a first conversation's seq alone.</summary>
+    public const int ConcurrentListLoads = 4;
+
+    // Per silo (process): when many owners activate together (a cold start: MariaDB's buffer pool empty, every user
+    // sending), each list is ~1,000 primary-key descents, and 1,000 of them at once held MariaDB for ~25 s while every
+    // send timed out. Past the cap, a first send reads its one conversation's seq (one descent) and a later one tries
+    // the list again.
+    private static readonly SemaphoreSlim SiloListLoads = new(ConcurrentListLoads, ConcurrentListLoads);
+
+    private readonly SemaphoreSlim _listLoads = listLoads ?? SiloListLoads;
+
     /// <summary>Conversations remembered with their latest seq; past this, idle ones are dropped and read back when next used.</summary>
     public const int Capacity = 10_000;
 
@@ -197,19 +208,27 @@ internal sealed class DirectConversations(UserId owner, IMessageLog log, TimePro
     {
         if (latest == Unresolved && !_loaded)
         {
-            _load ??= LoadAsync();
-            try
+            if (_load is null && _listLoads.Wait(0))
             {
-                await _load;
-            }
-            catch
-            {
-                // The log is unreachable: the read below reports it (or succeeds once the log is back).
-                _load = null;
+                _load = LoadReleasingAsync();
             }
 
-            // The list may have filled this entry in.
-            latest = Latest(conversation);
+            // With every list slot of the silo taken, this conversation's seq is read on its own below.
+            if (_load is not null)
+            {
+                try
+                {
+                    await _load;
+                }
+                catch
+                {
+                    // The log is unreachable: the read below reports it (or succeeds once the log is back).
+                    _load = null;
+                }
+
+                // The list may have filled this entry in.
+                latest = Latest(conversation);
+            }
         }
 
         if (latest == Unresolved && _loaded && _complete)
@@ -226,6 +245,18 @@ internal sealed class DirectConversations(UserId owner, IMessageLog log, TimePro
         latest = await MessageLogCalls.GuardAsync(() => log.GetLatestSeqAsync(conversation));
         SetLatest(conversation, latest);
         return latest;
+    }
+
+    private async Task LoadReleasingAsync()
+    {
+        try
+        {
+            await LoadAsync();
+        }
+        finally
+        {
+            _listLoads.Release();
+        }
     }
 
     private async Task LoadAsync()

@@ -97,6 +97,31 @@ public sealed class DirectConversationsStateTests
     }
 
     [Fact]
+    public async Task With_every_list_slot_taken_a_first_send_reads_its_seq_alone_instead_of_waiting()
+    {
+        var log = new ProbedLog { HoldList = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };
+        using var slots = new SemaphoreSlim(1, 1);
+        var first = new DirectConversations(Owner, log, TimeProvider.System, slots);
+        var waiting = first.AppendAsync(With("alice"), Command("alice", "a1")).AsTask();
+        await Wait.UntilAsync(() => Task.FromResult(log.ListCalls == 1), "the first owner reads its list (held)");
+
+        // Another owner activating now finds the one slot taken: it reads its conversation's seq and goes on.
+        var other = new UserId("other-owner");
+        var second = new DirectConversations(other, log, TimeProvider.System, slots);
+        var stored = await second.AppendAsync(ConversationId.Direct(other, new UserId("bob")), Command("bob", "b1")).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(1, stored.Seq);
+        Assert.Equal(1, log.LatestReads);
+        Assert.Equal(1, log.ListCalls);
+        Assert.False(waiting.IsCompleted);
+
+        // The held list answers: alice's conversation is not in it, so it starts at 1 without a read; the slot is free again.
+        log.HoldList.SetResult();
+        Assert.Equal(1, (await waiting).Seq);
+        Assert.Equal(1, log.LatestReads);
+        Assert.Equal(1, slots.CurrentCount);
+    }
+
+    [Fact]
     public void Send_ids_are_remembered_within_the_capacity_and_the_window()
     {
         var start = new DateTimeOffset(2026, 11, 26, 0, 0, 0, TimeSpan.Zero);
@@ -127,14 +152,19 @@ public sealed class DirectConversationsStateTests
         private readonly InMemoryMessageLog _inner = new();
         private int _appends;
         private int _latestReads;
+        private int _listCalls;
 
         public TaskCompletionSource? Hold { get; init; }
+
+        public TaskCompletionSource? HoldList { get; init; }
 
         public bool FailAfterNextAppend { get; set; }
 
         public int Appends => Volatile.Read(ref _appends);
 
         public int LatestReads => Volatile.Read(ref _latestReads);
+
+        public int ListCalls => Volatile.Read(ref _listCalls);
 
         public async ValueTask AppendAsync(StoredMessage message, CancellationToken cancellationToken = default)
         {
@@ -164,8 +194,16 @@ public sealed class DirectConversationsStateTests
         public ValueTask<SendReceipt?> FindRequestAsync(UserId sender, string requestId, CancellationToken cancellationToken = default) =>
             _inner.FindRequestAsync(sender, requestId, cancellationToken);
 
-        public ValueTask<IReadOnlyList<ConversationSummary>?> ListDirectConversationsAsync(UserId user, int limit, CancellationToken cancellationToken = default) =>
-            _inner.ListDirectConversationsAsync(user, limit, cancellationToken);
+        public async ValueTask<IReadOnlyList<ConversationSummary>?> ListDirectConversationsAsync(UserId user, int limit, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref _listCalls);
+            if (HoldList is not null)
+            {
+                await HoldList.Task;
+            }
+
+            return await _inner.ListDirectConversationsAsync(user, limit, cancellationToken);
+        }
 
         public ValueTask<IReadOnlyList<ConversationSummary>> ListConversationsAsync(UserId user, IReadOnlyCollection<ConversationId> groups, CancellationToken cancellationToken = default) =>
             _inner.ListConversationsAsync(user, groups, cancellationToken);
