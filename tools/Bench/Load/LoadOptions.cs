@@ -25,6 +25,7 @@ internal sealed class LoadOptions
             --duration S             measured window of W1/W2 (20)
             --warmup S               unrecorded traffic before each measured window (5)
             --grace S                how long after a send window deliveries still count (5)
+            --max-p99 MS             W1/W2: a p99 above MS is a problem too (run.sh's warm-up waits for a settled cluster)
             --rate R                 W1: messages per second per client (1)
             --groups G --members M   W2: 10 groups of 100
             --group-rate R           W2: messages per second per group sender (10)
@@ -56,6 +57,9 @@ internal sealed class LoadOptions
     public double Warmup { get; private set; } = 5;
 
     public double Grace { get; private set; } = 5;
+
+    /// <summary>W1/W2: when set, a window whose p99 is above it (milliseconds) is reported as a problem.</summary>
+    public double? MaxP99 { get; private set; }
 
     public double Rate { get; private set; } = 1;
 
@@ -132,6 +136,9 @@ internal sealed class LoadOptions
                     break;
                 case "--grace":
                     options.Grace = Number(name, Value(), allowZero: true);
+                    break;
+                case "--max-p99":
+                    options.MaxP99 = Number(name, Value());
                     break;
                 case "--rate":
                     options.Rate = Number(name, Value());

@@ -114,6 +114,11 @@ internal sealed class WorkloadContext(LoadOptions options, LoadEngine engine, Pr
             Report.Problems.Add($"{window.Name}: {window.Counts.Lost} deliveries of acked messages lost (not there {Options.Grace} s after the window)");
         }
 
+        if (Options.MaxP99 is { } maxP99 && window.Latency.P99 is { } p99 && p99 > maxP99)
+        {
+            Report.Problems.Add($"{window.Name}: p99 {p99:F1} ms above --max-p99 {maxP99:F1} ms");
+        }
+
         if (window.Counts.NeverAcked > 0)
         {
             Report.Problems.Add($"{window.Name}: {window.Counts.NeverAcked} messages never acked ({string.Join(", ", window.Counts.Errors.Select(e => $"{e.Key} {e.Value}"))})");
