@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 
 namespace Switchboard.Messaging;
@@ -7,6 +8,8 @@ public static class MessageFrame
 {
     /// <summary>Length of <see cref="FormatTimestamp(DateTimeOffset)"/>'s result.</summary>
     public const int TimestampLength = 24;
+
+    private const string TimestampFormat = "yyyy'-'MM'-'dd'T'HH':'mm':'ss'.'fff'Z'";
 
     /// <summary>Serializes <paramref name="message"/> as a complete UTF-8 <c>message</c> frame.</summary>
     public static byte[] Serialize(StoredMessage message) => FrameBuffer.Write(message, Write);
@@ -40,29 +43,10 @@ public static class MessageFrame
     /// <summary>Writes <see cref="FormatTimestamp(DateTimeOffset)"/>'s text as ASCII into <paramref name="destination"/> (24 bytes).</summary>
     public static void FormatTimestamp(DateTimeOffset timestamp, Span<byte> destination)
     {
-        var utc = timestamp.UtcDateTime;
-        Digits(destination[..4], utc.Year);
-        destination[4] = (byte)'-';
-        Digits(destination.Slice(5, 2), utc.Month);
-        destination[7] = (byte)'-';
-        Digits(destination.Slice(8, 2), utc.Day);
-        destination[10] = (byte)'T';
-        Digits(destination.Slice(11, 2), utc.Hour);
-        destination[13] = (byte)':';
-        Digits(destination.Slice(14, 2), utc.Minute);
-        destination[16] = (byte)':';
-        Digits(destination.Slice(17, 2), utc.Second);
-        destination[19] = (byte)'.';
-        Digits(destination.Slice(20, 3), utc.Millisecond);
-        destination[23] = (byte)'Z';
-    }
-
-    private static void Digits(Span<byte> destination, int value)
-    {
-        for (var i = destination.Length - 1; i >= 0; i--)
+        // The runtime's UTF-8 formatting: no string per frame.
+        if (!timestamp.UtcDateTime.TryFormat(destination, out var written, TimestampFormat, CultureInfo.InvariantCulture) || written != TimestampLength)
         {
-            destination[i] = (byte)('0' + (value % 10));
-            value /= 10;
+            throw new ArgumentException($"A timestamp needs {TimestampLength} bytes.", nameof(destination));
         }
     }
 }
