@@ -15,7 +15,8 @@ namespace Switchboard.Tests.Infrastructure;
 
 /// <summary>
 /// The real gateway on real Kestrel: https on 127.0.0.1 and a free port, with the certificate it makes at
-/// start, discovering the silos of a <see cref="DurableCluster"/> (same Redis, same cluster id). Clients pin
+/// start, discovering the silos of a <see cref="DurableCluster"/> (same Redis, same cluster id) or fronting one
+/// in-process silo host by its static list. Clients pin
 /// that certificate. Every log line is kept in <see cref="Logs"/>.
 /// </summary>
 public sealed class GatewayFactory : WebApplicationFactory<GatewayProgram>
@@ -23,11 +24,20 @@ public sealed class GatewayFactory : WebApplicationFactory<GatewayProgram>
     private readonly Dictionary<string, string?> _settings;
 
     public GatewayFactory(DurableCluster cluster, IDictionary<string, string?>? settings = null)
+        : this(new Dictionary<string, string?> { ["ConnectionStrings:Redis"] = cluster.RedisConnectionString, ["Switchboard:Gateway:ClusterId"] = cluster.ClusterId }, settings)
     {
-        _settings = new Dictionary<string, string?>
+    }
+
+    /// <summary>A gateway in front of one silo at <paramref name="silo"/>, from its static list (no Redis).</summary>
+    public GatewayFactory(Uri silo, IDictionary<string, string?>? settings = null)
+        : this(new Dictionary<string, string?> { ["Switchboard:Gateway:Silos:0"] = silo.ToString().TrimEnd('/') }, settings)
+    {
+    }
+
+    private GatewayFactory(Dictionary<string, string?> discovery, IDictionary<string, string?>? settings)
+    {
+        _settings = new Dictionary<string, string?>(discovery)
         {
-            ["ConnectionStrings:Redis"] = cluster.RedisConnectionString,
-            ["Switchboard:Gateway:ClusterId"] = cluster.ClusterId,
             ["Switchboard:Gateway:SelfSignedCertificate"] = "true",
             ["Switchboard:Gateway:HttpsUrl"] = "https://127.0.0.1:0",
             ["Switchboard:Gateway:ShutdownTimeout"] = "00:00:03",
