@@ -4,6 +4,7 @@ using Switchboard.Bench.Load;
 // Switchboard's benchmark. Workloads:
 //   cluster-path [pairs] [messages-per-pair] [concurrency]   the grain path across two in-process silos
 //   log-append CONNECTION_STRING [conversations] [messages] [writers] [max-batch]   MariaDB group commit
+//   commit-floor CONNECTION_STRING MARIADBD_PID [rate] [seconds] [writers] [delay-us]   MariaDB's CPU per durable ack, no silo
 //   w1 | w2 | w3 | w4 [options]   BENCHMARKS.md's workloads against a running cluster, over the public protocol
 //   summary FILE.json...          medians with min–max over several w* reports
 //   idle-drill URL [minutes] [--insecure]   a silent socket must still answer after that long (default 10 min)
@@ -14,6 +15,7 @@ return workload switch
 {
     "cluster-path" => await ClusterPathBenchmark.RunAsync(pairs: Arg(1, 100), messagesPerPair: Arg(2, 100), concurrency: Arg(3, 16)),
     "log-append" when args.Length > 1 => await LogAppendBenchmark.RunAsync(args[1], conversations: Arg(2, 200), messagesPerConversation: Arg(3, 50), writers: Arg(4, 2), maxBatch: Arg(5, 256)),
+    "commit-floor" when args.Length > 2 => await CommitFloorBenchmark.RunAsync(args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture), rate: Arg(3, 1000), seconds: Arg(4, 20), writers: Arg(5, 2), delayMicros: Arg(6, 0)),
     "w1" or "w2" or "w3" or "w4" => await LoadCommand.RunAsync(workload, args[1..]),
     "summary" => ReportSummary.Run(args[1..]),
     "idle-drill" when args.Length > 1 => await IdleDrill.RunAsync(new Uri(args[1]), TimeSpan.FromMinutes(args.Length > 2 && double.TryParse(args[2], System.Globalization.CultureInfo.InvariantCulture, out var minutes) ? minutes : 10), args.Contains("--insecure")),
@@ -24,6 +26,7 @@ static int Usage()
 {
     Console.Error.WriteLine("usage: dotnet run -c Release --project tools/Bench -- cluster-path [pairs=100] [messages-per-pair=100] [concurrency=16]");
     Console.Error.WriteLine("       dotnet run -c Release --project tools/Bench -- log-append CONNECTION_STRING [conversations=200] [messages=50] [writers=2] [max-batch=256]");
+    Console.Error.WriteLine("       dotnet run -c Release --project tools/Bench -- commit-floor CONNECTION_STRING MARIADBD_PID [rate=1000] [seconds=20] [writers=2] [delay-us=0]");
     Console.Error.WriteLine("       dotnet run -c Release --project tools/Bench -- w1|w2|w3|w4 [options]   (tools/Bench/run.sh runs them all)");
     Console.Error.WriteLine("       dotnet run -c Release --project tools/Bench -- idle-drill https://127.0.0.1:8443 [minutes=10] [--insecure]");
     Console.Error.WriteLine(LoadOptions.Usage);
