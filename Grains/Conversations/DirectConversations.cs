@@ -110,16 +110,10 @@ internal sealed class DirectConversations(UserId owner, IMessageLog log, TimePro
             var message = new StoredMessage(conversation, latest + 1, command.Sender.User, command.To, command.RequestId, command.Body, time.GetUtcNow());
             try
             {
-                await MessageLogCalls.GuardAsync(static s => s.log.AppendAsync(s.message), (log, message));
+                await MessageLogCalls.AppendAsync(log, message);
             }
-            catch (DuplicateRequestException)
+            catch (Exception exception) when (MessageLogCalls.LeavesSeqInDoubt(exception))
             {
-                // The log refused the whole row: the seq stays free.
-                throw;
-            }
-            catch
-            {
-                // We no longer know whether the write landed: read the truth back on the next append.
                 SetLatest(conversation, Unknown);
                 throw;
             }

@@ -54,6 +54,17 @@ internal static class MessageLogCalls
         }
     }
 
+    /// <summary>Appends <paramref name="message"/> through the append path's guard.</summary>
+    public static ValueTask AppendAsync(IMessageLog log, StoredMessage message) =>
+        GuardAsync(static s => s.log.AppendAsync(s.message), (log, message));
+
+    /// <summary>
+    /// Whether a failed append leaves its seq in doubt. A refused duplicate does not: the log refused the whole row
+    /// and the seq stays free. Any other failure may have landed or not, so a sequencer reads the latest seq back
+    /// before its next append.
+    /// </summary>
+    public static bool LeavesSeqInDoubt(Exception exception) => exception is not DuplicateRequestException;
+
     private static SwitchboardException Unavailable(Exception exception) =>
         SwitchboardException.Unavailable("The message log is unavailable; retry with the same id.", new Exception(exception.Message));
 }
