@@ -20,8 +20,10 @@ public static class GatewayHosting
     {
         var services = builder.Services;
 
-        // Request lines and proxied URLs carry the query string (?access_token=...): never at Information.
-        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
+        // Request lines and proxied URLs carry the query string (?access_token=...): never. Off entirely, hosting
+        // also starts no Activity and no logging scope per request, which a proxied socket's request keeps for its
+        // whole life (as in the silo). Failures are still logged by Kestrel, YARP and the exception handler.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         builder.Logging.AddFilter("Microsoft.AspNetCore.Routing.EndpointMiddleware", LogLevel.Warning);
         builder.Logging.AddFilter("Yarp.ReverseProxy.Forwarder", LogLevel.Warning);
 
