@@ -23,7 +23,8 @@ HTTP_PORT_BASE="${SB_HTTP_PORT_BASE:-5001}"         # silo-1 5001, silo-2 5002
 SILO_PORT_BASE="${SB_SILO_PORT_BASE:-11111}"        # silo-1 11111, silo-2 11112
 GATEWAY_PORT_BASE="${SB_GATEWAY_PORT_BASE:-30000}"  # silo-1 30000, silo-2 30001
 READY_TIMEOUT="${SB_READY_TIMEOUT:-180}"            # seconds `up` waits for /health/ready
-MARIADB_BUFFER_POOL="${SB_MARIADB_BUFFER_POOL:-2G}" # InnoDB buffer pool (see start_mariadb)
+# InnoDB buffer pool (see start_mariadb): default half of this machine's memory, at least 1 GiB.
+MARIADB_BUFFER_POOL="${SB_MARIADB_BUFFER_POOL:-$(awk '/^MemTotal:/ { m = int($2 * 0.5 / 1048576); print (m < 1 ? 1 : m) "G" }' /proc/meminfo)}"
 SILO_COUNT=2
 
 LOG_DIR="$DATA_DIR/logs"
@@ -306,9 +307,11 @@ start_mariadb() {
   # innodb_flush_log_at_trx_commit stays at its default (1): a commit survives a crash. --skip-name-resolve:
   # a TCP client from 127.0.0.1 must not pass for root@localhost (socket only). --max-connections: room
   # for every silo's pool (Maximum Pool Size below) with a margin; the default 151 is less than two pools.
-  # --innodb-buffer-pool-size: the default 128 MiB is soon smaller than the message log, and then every append
-  # to a conversation whose page was evicted reads it back first (W1 measured 230 -> 170 us of MariaDB CPU per
-  # message with 2 GiB on a 1.9 GB log); the pool takes memory only as pages are used.
+  # --innodb-buffer-pool-size: an append writes its conversation's last page of the log (16 KiB; the log is
+  # clustered by conversation), so the pool should hold one page per conversation in use, or appends read evicted
+  # pages back and write dirty ones out (W1 measured: 128 MiB -> 2 GiB on a 1.9 GB log, 230 -> 170 us of MariaDB CPU
+  # per message; 2 -> 10 GiB on a 13 GB log whose W1 pages need ~9 GiB, 223-227 -> 164-214 us). The pool takes
+  # memory only as pages are used.
   start_process mariadb mariadbd --no-defaults --datadir="$MARIADB_DIR/data" --socket="$MARIADB_SOCKET" \
     --pid-file="$MARIADB_DIR/mysqld.pid" --port="$MARIADB_PORT" --bind-address=127.0.0.1 "$user_option" \
     --skip-log-bin --skip-name-resolve --max-connections=500 --innodb-buffer-pool-size="$MARIADB_BUFFER_POOL" \
