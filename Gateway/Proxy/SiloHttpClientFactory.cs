@@ -22,6 +22,7 @@ public sealed class SiloHttpClientFactory(IOptions<GatewayHostOptions> options, 
     protected override HttpMessageHandler WrapHandler(ForwarderHttpClientContext context, HttpMessageHandler handler)
     {
         // The same settings, but a connection is never reused: an upgrade must be the first request on its connection.
+        // YARP's factory cannot clone its handler: these are the defaults it sets before ConfigureHandler (YARP 2.3).
         var upgrades = new SocketsHttpHandler
         {
             UseProxy = false,
