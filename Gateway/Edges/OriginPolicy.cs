@@ -34,7 +34,7 @@ public sealed class OriginPolicy(IOptions<GatewayHostOptions> options, ILogger<O
         }
 
         GatewayLog.OriginRefused(logger, context.Request.Headers.Origin.ToString());
-        await Problems.Write(context, ErrorCode.Forbidden, "This Origin may not open sockets here.");
+        await Problems.Write(context, ProtocolError.Forbidden, "This Origin may not open sockets here.");
         return false;
     }
 }

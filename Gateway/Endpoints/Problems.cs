@@ -6,7 +6,7 @@ namespace Switchboard.Gateway.Endpoints;
 /// <summary>RFC 7807 problem details with the protocol's <c>code</c> extension, as the silos write them.</summary>
 public static class Problems
 {
-    public static Task Write(HttpContext context, ErrorCode code, string detail)
+    public static Task Write(HttpContext context, ProtocolError code, string detail)
     {
         context.Response.StatusCode = code.ToHttpStatus();
         var problem = new ProblemDetails

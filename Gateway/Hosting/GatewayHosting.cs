@@ -73,7 +73,7 @@ public static class GatewayHosting
 
         services.AddGatewayHealthChecks();
         services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
-            context.ProblemDetails.Extensions.TryAdd("code", (context.ProblemDetails.Status ?? 500) >= 500 ? ErrorCode.Unavailable.ToWire() : ErrorCode.BadRequest.ToWire()));
+            context.ProblemDetails.Extensions.TryAdd("code", (context.ProblemDetails.Status ?? 500) >= 500 ? ProtocolError.Unavailable.ToWire() : ProtocolError.BadRequest.ToWire()));
         return builder;
     }
 
@@ -102,7 +102,7 @@ public static class GatewayHosting
 
                 if (proxied.AvailableDestinations.Count == 0)
                 {
-                    await Problems.Write(context, ErrorCode.Unavailable, "No silo is available yet; retry shortly.");
+                    await Problems.Write(context, ProtocolError.Unavailable, "No silo is available yet; retry shortly.");
                     return;
                 }
 

@@ -8,26 +8,26 @@ namespace Switchboard.Messaging;
 public sealed class SwitchboardException : Exception
 {
     /// <summary>Creates the exception.</summary>
-    public SwitchboardException(ErrorCode code, string message)
+    public SwitchboardException(ProtocolError code, string message)
         : base(message) => Code = code;
 
     /// <summary>Creates the exception with the failure that caused it.</summary>
-    public SwitchboardException(ErrorCode code, string message, Exception? innerException)
+    public SwitchboardException(ProtocolError code, string message, Exception? innerException)
         : base(message, innerException) => Code = code;
 
     /// <summary>The protocol error code.</summary>
     [Id(0)]
-    public ErrorCode Code { get; }
+    public ProtocolError Code { get; }
 
-    /// <summary>Shorthand for <see cref="ErrorCode.Forbidden"/>.</summary>
-    public static SwitchboardException Forbidden(string message) => new(ErrorCode.Forbidden, message);
+    /// <summary>Shorthand for <see cref="ProtocolError.Forbidden"/>.</summary>
+    public static SwitchboardException Forbidden(string message) => new(ProtocolError.Forbidden, message);
 
-    /// <summary>Shorthand for <see cref="ErrorCode.NotFound"/>.</summary>
-    public static SwitchboardException NotFound(string message) => new(ErrorCode.NotFound, message);
+    /// <summary>Shorthand for <see cref="ProtocolError.NotFound"/>.</summary>
+    public static SwitchboardException NotFound(string message) => new(ProtocolError.NotFound, message);
 
-    /// <summary>Shorthand for <see cref="ErrorCode.BadRequest"/>.</summary>
-    public static SwitchboardException BadRequest(string message) => new(ErrorCode.BadRequest, message);
+    /// <summary>Shorthand for <see cref="ProtocolError.BadRequest"/>.</summary>
+    public static SwitchboardException BadRequest(string message) => new(ProtocolError.BadRequest, message);
 
-    /// <summary>Shorthand for <see cref="ErrorCode.Unavailable"/>.</summary>
-    public static SwitchboardException Unavailable(string message, Exception? inner = null) => new(ErrorCode.Unavailable, message, inner);
+    /// <summary>Shorthand for <see cref="ProtocolError.Unavailable"/>.</summary>
+    public static SwitchboardException Unavailable(string message, Exception? inner = null) => new(ProtocolError.Unavailable, message, inner);
 }

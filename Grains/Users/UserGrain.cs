@@ -70,7 +70,7 @@ internal sealed partial class UserGrain(
         RemoveExpired();
         if (maxConnections > 0 && CountConnections() >= maxConnections)
         {
-            throw new SwitchboardException(ErrorCode.RateLimited, $"User {Id} already has {maxConnections} connections.");
+            throw new SwitchboardException(ProtocolError.RateLimited, $"User {Id} already has {maxConnections} connections.");
         }
 
         var silo = GetOrAddSilo(route);

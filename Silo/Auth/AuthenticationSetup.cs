@@ -50,9 +50,9 @@ public static class AuthenticationSetup
                     OnChallenge = async context =>
                     {
                         context.HandleResponse();
-                        await Problems.Write(context.HttpContext, ErrorCode.Unauthorized, "A valid bearer token is required.");
+                        await Problems.Write(context.HttpContext, ProtocolError.Unauthorized, "A valid bearer token is required.");
                     },
-                    OnForbidden = context => Problems.Write(context.HttpContext, ErrorCode.Forbidden, "This needs the admin role."),
+                    OnForbidden = context => Problems.Write(context.HttpContext, ProtocolError.Forbidden, "This needs the admin role."),
                 };
             });
 

@@ -5,12 +5,12 @@ namespace Switchboard.Silo.Diagnostics;
 /// <summary>Turns any failure of a request into a protocol error code and a message fit for clients.</summary>
 public static class ErrorMapping
 {
-    public static (ErrorCode Code, string Message) ToError(Exception exception) => exception switch
+    public static (ProtocolError Code, string Message) ToError(Exception exception) => exception switch
     {
         SwitchboardException known => (known.Code, known.Message),
-        TimeoutException => (ErrorCode.Unavailable, "The cluster did not answer in time; retry with the same id."),
-        OperationCanceledException => (ErrorCode.Unavailable, "The request was cancelled; retry with the same id."),
-        _ => (ErrorCode.Unavailable, "The cluster could not take the request now; retry with the same id."),
+        TimeoutException => (ProtocolError.Unavailable, "The cluster did not answer in time; retry with the same id."),
+        OperationCanceledException => (ProtocolError.Unavailable, "The request was cancelled; retry with the same id."),
+        _ => (ProtocolError.Unavailable, "The cluster could not take the request now; retry with the same id."),
     };
 
     /// <summary>True for failures that are neither the client's doing nor a known transient cluster state (a silo that

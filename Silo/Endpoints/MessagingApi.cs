@@ -77,7 +77,7 @@ public static class MessagingApi
     internal static Caller Caller(ClaimsPrincipal user) =>
         TokenClaims.TryGetCaller(user, out var caller)
             ? caller
-            : throw new SwitchboardException(ErrorCode.Unauthorized, "The token's 'sub' is not a valid user id.");
+            : throw new SwitchboardException(ProtocolError.Unauthorized, "The token's 'sub' is not a valid user id.");
 
     public sealed record SendReply(string Conversation, long Seq, string Id);
 

@@ -8,7 +8,7 @@ namespace Switchboard.Silo.Endpoints;
 /// <summary>RFC 7807 problem details with the protocol's <c>code</c> extension.</summary>
 public static class Problems
 {
-    public static ProblemHttpResult Result(ErrorCode code, string detail) =>
+    public static ProblemHttpResult Result(ProtocolError code, string detail) =>
         TypedResults.Problem(Create(code, detail));
 
     public static ProblemHttpResult From(Exception exception)
@@ -17,13 +17,13 @@ public static class Problems
         return Result(code, message);
     }
 
-    public static Task Write(HttpContext context, ErrorCode code, string detail)
+    public static Task Write(HttpContext context, ProtocolError code, string detail)
     {
         context.Response.StatusCode = code.ToHttpStatus();
         return context.Response.WriteAsJsonAsync(Create(code, detail), options: null, contentType: "application/problem+json");
     }
 
-    private static ProblemDetails Create(ErrorCode code, string detail) => new()
+    private static ProblemDetails Create(ProtocolError code, string detail) => new()
     {
         Status = code.ToHttpStatus(),
         Title = code.ToWire(),

@@ -13,7 +13,7 @@ public static class RequestBody
     {
         if (request.ContentLength > MaxBytes)
         {
-            throw new SwitchboardException(ErrorCode.TooLarge, $"Request bodies are limited to {MaxBytes} bytes.");
+            throw new SwitchboardException(ProtocolError.TooLarge, $"Request bodies are limited to {MaxBytes} bytes.");
         }
 
         var buffer = new ArrayBufferWriter<byte>(4096);
@@ -29,7 +29,7 @@ public static class RequestBody
             buffer.Advance(read);
             if (buffer.WrittenCount > MaxBytes)
             {
-                throw new SwitchboardException(ErrorCode.TooLarge, $"Request bodies are limited to {MaxBytes} bytes.");
+                throw new SwitchboardException(ProtocolError.TooLarge, $"Request bodies are limited to {MaxBytes} bytes.");
             }
         }
 

@@ -189,13 +189,13 @@ public static class SiloHosting
 
     private static string CodeOf(int status) => status switch
     {
-        401 => ErrorCode.Unauthorized.ToWire(),
-        403 => ErrorCode.Forbidden.ToWire(),
-        404 => ErrorCode.NotFound.ToWire(),
-        413 => ErrorCode.TooLarge.ToWire(),
-        429 => ErrorCode.RateLimited.ToWire(),
-        >= 500 => ErrorCode.Unavailable.ToWire(),
-        _ => ErrorCode.BadRequest.ToWire(),
+        401 => ProtocolError.Unauthorized.ToWire(),
+        403 => ProtocolError.Forbidden.ToWire(),
+        404 => ProtocolError.NotFound.ToWire(),
+        413 => ProtocolError.TooLarge.ToWire(),
+        429 => ProtocolError.RateLimited.ToWire(),
+        >= 500 => ProtocolError.Unavailable.ToWire(),
+        _ => ProtocolError.BadRequest.ToWire(),
     };
 
     private static int FreePort()

@@ -43,7 +43,7 @@ public static class ServerFrames
         w.WriteString("id"u8, id);
     });
 
-    public static byte[] Error(string? id, ErrorCode code, string message) => Write((id, code, message), static (w, s) =>
+    public static byte[] Error(string? id, ProtocolError code, string message) => Write((id, code, message), static (w, s) =>
     {
         w.WriteString("type"u8, "error"u8);
         if (s.id is null)

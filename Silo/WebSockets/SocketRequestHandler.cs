@@ -25,7 +25,7 @@ public sealed class SocketRequestHandler(
         var parsed = ClientFrame.TryParse(utf8.Span, out var frame, out var parseError);
         if (!limiter.TryTake())
         {
-            await Reply(session, ServerFrames.Error(frame.Id, ErrorCode.RateLimited, "Too many frames; slow down."), ErrorCode.RateLimited);
+            await Reply(session, ServerFrames.Error(frame.Id, ProtocolError.RateLimited, "Too many frames; slow down."), ProtocolError.RateLimited);
             if (limiter.Strikes >= options.Value.RateLimitStrikes)
             {
                 session.Close((WebSocketCloseStatus)CloseCodes.RateLimited, "rate limit exceeded repeatedly");
@@ -36,13 +36,13 @@ public sealed class SocketRequestHandler(
 
         if (!parsed)
         {
-            await Reply(session, ServerFrames.Error(null, ErrorCode.BadRequest, parseError), ErrorCode.BadRequest);
+            await Reply(session, ServerFrames.Error(null, ProtocolError.BadRequest, parseError), ProtocolError.BadRequest);
             return;
         }
 
         if (frame.Id is null)
         {
-            await Reply(session, ServerFrames.Error(null, ErrorCode.BadRequest, "Every request needs an 'id' of 1 to 64 characters."), ErrorCode.BadRequest);
+            await Reply(session, ServerFrames.Error(null, ProtocolError.BadRequest, "Every request needs an 'id' of 1 to 64 characters."), ProtocolError.BadRequest);
             return;
         }
 
@@ -80,7 +80,7 @@ public sealed class SocketRequestHandler(
             {
                 ConnectionLog.RequestFailed(logger, session.Id.Value, frame.TypeName ?? "?", exception);
             }
-            else if (code == ErrorCode.Unavailable)
+            else if (code == ProtocolError.Unavailable)
             {
                 ConnectionLog.RequestUnavailable(logger, session.Id.Value, frame.TypeName ?? "?", exception.GetType().Name, exception.Message);
             }
@@ -162,7 +162,7 @@ public sealed class SocketRequestHandler(
             ? group
             : throw SwitchboardException.BadRequest("'group' must be a group id: 1 to 64 characters of A-Z a-z 0-9 . _ -");
 
-    private async Task Reply(WebSocketSession session, byte[] frame, ErrorCode code)
+    private async Task Reply(WebSocketSession session, byte[] frame, ProtocolError code)
     {
         metrics.Error(code.ToWire());
         await session.SendReplyAsync(frame);

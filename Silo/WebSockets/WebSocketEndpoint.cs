@@ -85,33 +85,33 @@ public sealed class WebSocketEndpoint(
     /// Whether a socket may open, in the order the answers are given: a valid token (401), an upgrade request
     /// (400), an allowed Origin (403), a node not draining (503), a user id in <c>sub</c> (401).
     /// </summary>
-    internal (ErrorCode Code, string Message)? Admit(BearerToken? token, bool isUpgrade, string origin, out Caller? caller)
+    internal (ProtocolError Code, string Message)? Admit(BearerToken? token, bool isUpgrade, string origin, out Caller? caller)
     {
         caller = null;
         if (token is null)
         {
-            return (ErrorCode.Unauthorized, "A valid bearer token is required.");
+            return (ProtocolError.Unauthorized, "A valid bearer token is required.");
         }
 
         if (!isUpgrade)
         {
-            return (ErrorCode.BadRequest, "GET /ws expects a WebSocket upgrade.");
+            return (ProtocolError.BadRequest, "GET /ws expects a WebSocket upgrade.");
         }
 
         var allowed = Options.AllowedOrigins;
         if (allowed.Length > 0 && origin.Length > 0 && !allowed.Contains(origin, StringComparer.OrdinalIgnoreCase))
         {
-            return (ErrorCode.Forbidden, "This Origin may not open sockets here.");
+            return (ProtocolError.Forbidden, "This Origin may not open sockets here.");
         }
 
         if (drain.IsDraining)
         {
-            return (ErrorCode.Unavailable, "This node is shutting down; connect to another.");
+            return (ProtocolError.Unavailable, "This node is shutting down; connect to another.");
         }
 
         if (!UserId.TryParse(token.Subject, out var user))
         {
-            return (ErrorCode.Unauthorized, "The token's 'sub' is not a valid user id.");
+            return (ProtocolError.Unauthorized, "The token's 'sub' is not a valid user id.");
         }
 
         caller = new Caller(user, token.Role ?? string.Empty);

@@ -246,7 +246,7 @@ public sealed class SerializationRoundTripTests(SerializerFixture fixture) : ICl
     [Fact]
     public void SwitchboardException_keeps_its_code_and_message()
     {
-        foreach (var code in Enum.GetValues<ErrorCode>())
+        foreach (var code in Enum.GetValues<ProtocolError>())
         {
             var copy = fixture.RoundTrip(new SwitchboardException(code, $"failed with {code}"));
 
@@ -263,7 +263,7 @@ public sealed class SerializationRoundTripTests(SerializerFixture fixture) : ICl
 
         var copy = Assert.IsType<SwitchboardException>(fixture.RoundTrip(thrown));
 
-        Assert.Equal(ErrorCode.Forbidden, copy.Code);
+        Assert.Equal(ProtocolError.Forbidden, copy.Code);
         Assert.Equal("Only members may post.", copy.Message);
     }
 

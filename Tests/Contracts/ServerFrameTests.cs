@@ -75,14 +75,14 @@ public sealed class ServerFrameTests
     }
 
     [Theory]
-    [InlineData(ErrorCode.BadRequest, "bad_request")]
-    [InlineData(ErrorCode.Unauthorized, "unauthorized")]
-    [InlineData(ErrorCode.Forbidden, "forbidden")]
-    [InlineData(ErrorCode.NotFound, "not_found")]
-    [InlineData(ErrorCode.TooLarge, "too_large")]
-    [InlineData(ErrorCode.RateLimited, "rate_limited")]
-    [InlineData(ErrorCode.Unavailable, "unavailable")]
-    public void Error_has_the_id_the_wire_code_and_a_message(ErrorCode code, string wire)
+    [InlineData(ProtocolError.BadRequest, "bad_request")]
+    [InlineData(ProtocolError.Unauthorized, "unauthorized")]
+    [InlineData(ProtocolError.Forbidden, "forbidden")]
+    [InlineData(ProtocolError.NotFound, "not_found")]
+    [InlineData(ProtocolError.TooLarge, "too_large")]
+    [InlineData(ProtocolError.RateLimited, "rate_limited")]
+    [InlineData(ProtocolError.Unavailable, "unavailable")]
+    public void Error_has_the_id_the_wire_code_and_a_message(ProtocolError code, string wire)
     {
         using var frame = ParseFrame(ServerFrames.Error("e-1", code, "Something went wrong."));
 
@@ -96,7 +96,7 @@ public sealed class ServerFrameTests
     [Fact]
     public void Error_without_an_id_writes_id_null()
     {
-        var bytes = ServerFrames.Error(null, ErrorCode.BadRequest, "A frame must be a JSON object.");
+        var bytes = ServerFrames.Error(null, ProtocolError.BadRequest, "A frame must be a JSON object.");
         using var frame = ParseFrame(bytes);
 
         AssertFields(frame, "type", "id", "code", "message");
@@ -108,7 +108,7 @@ public sealed class ServerFrameTests
     [Fact]
     public void Every_error_code_has_a_wire_name()
     {
-        var names = Enum.GetValues<ErrorCode>().Select(c => c.ToWire()).ToList();
+        var names = Enum.GetValues<ProtocolError>().Select(c => c.ToWire()).ToList();
 
         Assert.Equal(names.Count, names.Distinct(StringComparer.Ordinal).Count());
         Assert.Equivalent(
@@ -123,7 +123,7 @@ public sealed class ServerFrameTests
     [InlineData("ünïcödé 😀")]
     public void Strings_are_escaped_so_the_client_reads_back_what_was_sent(string text)
     {
-        using var error = ParseFrame(ServerFrames.Error(text, ErrorCode.Forbidden, text));
+        using var error = ParseFrame(ServerFrames.Error(text, ProtocolError.Forbidden, text));
         using var pong = ParseFrame(ServerFrames.Pong(text));
 
         Assert.Equal(text, Str(error, "id"));
@@ -137,7 +137,7 @@ public sealed class ServerFrameTests
         // The writer buffer is reused per thread: every frame must be its own copy.
         var first = ServerFrames.Ack("first");
         var copy = first.ToArray();
-        _ = ServerFrames.Error("second-and-longer", ErrorCode.Unavailable, "retry with the same id");
+        _ = ServerFrames.Error("second-and-longer", ProtocolError.Unavailable, "retry with the same id");
 
         Assert.Equal(copy, first);
         using var frame = ParseFrame(first);

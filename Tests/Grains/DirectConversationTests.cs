@@ -93,7 +93,7 @@ public sealed class DirectConversationTests(ClusterFixture fixture)
 
         // Asking alice's grain (not the owner) to sequence a message from bob is refused.
         var refused = await Assert.ThrowsAsync<SwitchboardException>(() => fixture.Grains.GetUserGrain(new UserId(alice)).AppendDirectAsync(Command(bob, alice, "x")));
-        Assert.Equal(ErrorCode.BadRequest, refused.Code);
+        Assert.Equal(ProtocolError.BadRequest, refused.Code);
 
         var stored = await fixture.Grains.GetUserGrain(new UserId(bob)).AppendDirectAsync(Command(alice, bob, "y"));
         Assert.Equal(1, stored.Seq);

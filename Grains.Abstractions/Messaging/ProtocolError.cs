@@ -1,7 +1,7 @@
 namespace Switchboard.Messaging;
 
 /// <summary>The error codes of PROTOCOL.md, shared by <c>error</c> frames and problem details.</summary>
-public enum ErrorCode
+public enum ProtocolError
 {
     /// <summary><c>bad_request</c>: malformed, invalid or not allowed as asked (HTTP 400).</summary>
     BadRequest = 0,
@@ -25,32 +25,32 @@ public enum ErrorCode
     Unavailable = 6,
 }
 
-/// <summary>Wire names and HTTP statuses of <see cref="ErrorCode"/>.</summary>
-public static class ErrorCodes
+/// <summary>Wire names and HTTP statuses of <see cref="ProtocolError"/>.</summary>
+public static class ProtocolErrors
 {
     /// <summary>The name written in frames and problem details.</summary>
-    public static string ToWire(this ErrorCode code) => code switch
+    public static string ToWire(this ProtocolError code) => code switch
     {
-        ErrorCode.BadRequest => "bad_request",
-        ErrorCode.Unauthorized => "unauthorized",
-        ErrorCode.Forbidden => "forbidden",
-        ErrorCode.NotFound => "not_found",
-        ErrorCode.TooLarge => "too_large",
-        ErrorCode.RateLimited => "rate_limited",
-        ErrorCode.Unavailable => "unavailable",
+        ProtocolError.BadRequest => "bad_request",
+        ProtocolError.Unauthorized => "unauthorized",
+        ProtocolError.Forbidden => "forbidden",
+        ProtocolError.NotFound => "not_found",
+        ProtocolError.TooLarge => "too_large",
+        ProtocolError.RateLimited => "rate_limited",
+        ProtocolError.Unavailable => "unavailable",
         _ => throw new ArgumentOutOfRangeException(nameof(code), code, null),
     };
 
     /// <summary>The HTTP status of the REST answer.</summary>
-    public static int ToHttpStatus(this ErrorCode code) => code switch
+    public static int ToHttpStatus(this ProtocolError code) => code switch
     {
-        ErrorCode.BadRequest => 400,
-        ErrorCode.Unauthorized => 401,
-        ErrorCode.Forbidden => 403,
-        ErrorCode.NotFound => 404,
-        ErrorCode.TooLarge => 413,
-        ErrorCode.RateLimited => 429,
-        ErrorCode.Unavailable => 503,
+        ProtocolError.BadRequest => 400,
+        ProtocolError.Unauthorized => 401,
+        ProtocolError.Forbidden => 403,
+        ProtocolError.NotFound => 404,
+        ProtocolError.TooLarge => 413,
+        ProtocolError.RateLimited => 429,
+        ProtocolError.Unavailable => 503,
         _ => throw new ArgumentOutOfRangeException(nameof(code), code, null),
     };
 }
