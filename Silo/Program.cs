@@ -1,11 +1,30 @@
+using Switchboard.Silo.Endpoints;
 using Switchboard.Silo.Hosting;
 
 // Settings files sit beside the binary, wherever it is started from (dotnet run, a unit file, a test).
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
-builder.AddSwitchboardSilo();
+builder.AddSwitchboardDiagnostics();
+builder.AddSwitchboardEdge();
+builder.AddSwitchboardOrleans();
+builder.AddSwitchboardSockets();
+builder.AddSwitchboardApi();
 
 var app = builder.Build();
-app.MapSwitchboard();
+app.UseForwardedHeaders();
+app.UseWebSocketEndpoint(); // before errors and auth: an open socket keeps every middleware frame it passed
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.UseAuthentication();
+app.UseAuthorization();
+
+app.MapHealthEndpoints();
+app.MapChatPage();
+app.MapDevTokenApi();
+app.MapMessagingApi();
+app.MapGroupsApi();
+app.MapUsersApi();
+app.MapClusterApi();
+app.MapDashboard();
 app.Run();
 
 namespace Switchboard.Silo

@@ -1,12 +1,11 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.Configuration;
-using Orleans.Serialization;
-using Orleans.Storage;
 using StackExchange.Redis;
 using Switchboard.Grains.Conversations;
-using Switchboard.Grains.Conversations.MariaDb;
 using Switchboard.Grains.Hosting;
+using Switchboard.Persistence.MariaDb.Hosting;
+using Switchboard.Silo.Endpoints;
 
 namespace Switchboard.Silo.Hosting;
 
@@ -17,9 +16,6 @@ namespace Switchboard.Silo.Hosting;
 /// </summary>
 public static class ClusterProviders
 {
-    /// <summary>The ADO.NET invariant of MySqlConnector.</summary>
-    public const string MySqlInvariant = "MySql.Data.MySqlConnector";
-
     public static bool IsDurable(IConfiguration configuration)
     {
         var redis = configuration.GetConnectionString("Redis");
@@ -59,24 +55,7 @@ public static class ClusterProviders
         siloBuilder.ConfigureEndpoints(IPAddress.Parse(silo.AdvertisedAddress), siloPort, gatewayPort, listenOnAnyHostAddress: silo.ListenOnAnyAddress);
         siloBuilder.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis));
 
-        // Grain state in Orleans' own binary format: types are named by their [Alias], so renaming a class or
-        // moving an assembly does not orphan stored state (the JSON default writes CLR type names).
-        siloBuilder.AddAdoNetGrainStorage(StorageNames.Grains, options => options.Configure<Serializer>((o, serializer) =>
-        {
-            o.Invariant = MySqlInvariant;
-            o.ConnectionString = mysql;
-            o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
-        }));
-
-        var services = siloBuilder.Services;
-        services.AddOptions<MessageLogOptions>()
-            .BindConfiguration(MessageLogOptions.SectionName)
-            .Configure(o => o.ConnectionString = mysql)
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
-        services.AddSingleton<MariaDbMessageLog>();
-        services.AddSingleton<IMessageLog>(sp => sp.GetRequiredService<MariaDbMessageLog>());
-        services.AddHostedService<MessageLogRetention>();
-        services.AddHealthChecks().AddCheck<MessageLogHealthCheck>("mariadb", Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Degraded, tags: [Endpoints.HealthEndpoints.ReadyTag]);
+        siloBuilder.AddMariaDbGrainStorage(StorageNames.Grains, mysql);
+        siloBuilder.AddMariaDbMessageLog(mysql, healthCheckTags: [HealthEndpoints.ReadyTag]);
     }
 }

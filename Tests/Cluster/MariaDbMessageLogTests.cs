@@ -8,9 +8,9 @@ using Microsoft.Extensions.Options;
 using MySqlConnector;
 using Switchboard.Conversations;
 using Switchboard.Grains.Conversations;
-using Switchboard.Grains.Conversations.MariaDb;
 using Switchboard.Identity;
 using Switchboard.Messaging;
+using Switchboard.Persistence.MariaDb;
 using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Cluster;

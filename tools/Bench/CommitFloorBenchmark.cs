@@ -5,9 +5,9 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Switchboard.Bench.Load;
 using Switchboard.Conversations;
-using Switchboard.Grains.Conversations.MariaDb;
 using Switchboard.Identity;
 using Switchboard.Messaging;
+using Switchboard.Persistence.MariaDb;
 
 namespace Switchboard.Bench;
 

@@ -3,9 +3,9 @@ using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Switchboard.Conversations;
-using Switchboard.Grains.Conversations.MariaDb;
 using Switchboard.Identity;
 using Switchboard.Messaging;
+using Switchboard.Persistence.MariaDb;
 
 namespace Switchboard.Bench;
 

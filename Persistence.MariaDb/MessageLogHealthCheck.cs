@@ -1,9 +1,8 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using MySqlConnector;
-using Switchboard.Grains.Conversations.MariaDb;
 
-namespace Switchboard.Silo.Hosting;
+namespace Switchboard.Persistence.MariaDb;
 
 /// <summary>
 /// MariaDB reachability as a detail of <c>/health/ready</c>: Degraded (still HTTP 200), never Unhealthy, so a

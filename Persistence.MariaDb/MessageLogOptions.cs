@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace Switchboard.Grains.Conversations.MariaDb;
+namespace Switchboard.Persistence.MariaDb;
 
 /// <summary>The MariaDB message log (section <c>Switchboard:MessageLog</c>; connection string <c>ConnectionStrings:MySql</c>).</summary>
 public sealed class MessageLogOptions

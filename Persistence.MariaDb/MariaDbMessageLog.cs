@@ -6,10 +6,11 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MySqlConnector;
 using Switchboard.Conversations;
+using Switchboard.Grains.Conversations;
 using Switchboard.Identity;
 using Switchboard.Messaging;
 
-namespace Switchboard.Grains.Conversations.MariaDb;
+namespace Switchboard.Persistence.MariaDb;
 
 /// <summary>
 /// The message log on MariaDB (schema: deploy/sql/02-message-log.sql). Appends are group-committed:

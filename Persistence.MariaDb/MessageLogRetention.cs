@@ -1,7 +1,8 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Switchboard.Grains.Conversations.MariaDb;
 
-namespace Switchboard.Silo.Hosting;
+namespace Switchboard.Persistence.MariaDb;
 
 /// <summary>Deletes messages past the retention period, periodically (every silo sweeps; the work is idempotent).</summary>
 public sealed partial class MessageLogRetention(

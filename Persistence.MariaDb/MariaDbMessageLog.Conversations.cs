@@ -2,7 +2,7 @@ using MySqlConnector;
 using Switchboard.Identity;
 using Switchboard.Messaging;
 
-namespace Switchboard.Grains.Conversations.MariaDb;
+namespace Switchboard.Persistence.MariaDb;
 
 public sealed partial class MariaDbMessageLog
 {
