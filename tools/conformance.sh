@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the protocol tests (Tests/WebSockets and Tests/Endpoints: every frame, error and close code of
-# PROTOCOL.md) against a running cluster instead of an in-process host. Sockets go to the given silos in
+# docs/protocol.md) against a running cluster instead of an in-process host. Sockets go to the given silos in
 # turn, so they land on all of them. Tests that need a host with special limits (tiny caps, an Origin
 # allow list) still start one in-process.
 #

@@ -3,7 +3,7 @@ using Switchboard.Identity;
 
 namespace Switchboard.Groups;
 
-/// <summary>Who may join, post and read a group (PROTOCOL.md, Groups).</summary>
+/// <summary>Who may join, post and read a group (docs/protocol.md, Groups).</summary>
 public enum GroupPolicy
 {
     /// <summary>Anyone may join and post, without joining first; anyone may read.</summary>

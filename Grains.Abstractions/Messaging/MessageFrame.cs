@@ -3,7 +3,7 @@ using System.Text.Json;
 
 namespace Switchboard.Messaging;
 
-/// <summary>The wire form of a <c>message</c> frame (PROTOCOL.md), written once per message.</summary>
+/// <summary>The wire form of a <c>message</c> frame (docs/protocol.md), written once per message.</summary>
 public static class MessageFrame
 {
     /// <summary>Length of <see cref="FormatTimestamp(DateTimeOffset)"/>'s result.</summary>

@@ -1,6 +1,6 @@
 namespace Switchboard.Messaging;
 
-/// <summary>The error codes of PROTOCOL.md, shared by <c>error</c> frames and problem details.</summary>
+/// <summary>The error codes of docs/protocol.md, shared by <c>error</c> frames and problem details.</summary>
 public enum ProtocolError
 {
     /// <summary><c>bad_request</c>: malformed, invalid or not allowed as asked (HTTP 400).</summary>

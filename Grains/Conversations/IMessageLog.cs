@@ -5,7 +5,7 @@ using Switchboard.Messaging;
 namespace Switchboard.Grains.Conversations;
 
 /// <summary>
-/// The append-only log of every conversation, plus the two indexes PROTOCOL.md needs: each sender's
+/// The append-only log of every conversation, plus the two indexes docs/protocol.md needs: each sender's
 /// request ids (dedupe that outlives a grain) and each user's direct conversations. A completed
 /// <see cref="AppendAsync"/> means durable: only then is the sender acked.
 /// </summary>

@@ -3,7 +3,7 @@ using Switchboard.Identity;
 
 namespace Switchboard.Silo.WebSockets;
 
-/// <summary>The request types of PROTOCOL.md.</summary>
+/// <summary>The request types of docs/protocol.md.</summary>
 public enum ClientFrameType
 {
     Unknown = 0,

@@ -3,7 +3,7 @@ using Switchboard.Silo.WebSockets;
 
 namespace Switchboard.Tests.Contracts;
 
-/// <summary>Client frames as PROTOCOL.md writes them: one JSON object, unknown fields ignored, the body kept raw.</summary>
+/// <summary>Client frames as docs/protocol.md writes them: one JSON object, unknown fields ignored, the body kept raw.</summary>
 public sealed class ClientFrameTests
 {
     public static TheoryData<string> Bodies => new()

@@ -3,7 +3,7 @@ using Switchboard.Identity;
 
 namespace Switchboard.Tests.Contracts;
 
-/// <summary><c>dm:&lt;a&gt;:&lt;b&gt;</c> with a &lt; b in ordinal order, or <c>group:&lt;id&gt;</c> (PROTOCOL.md).</summary>
+/// <summary><c>dm:&lt;a&gt;:&lt;b&gt;</c> with a &lt; b in ordinal order, or <c>group:&lt;id&gt;</c> (docs/protocol.md).</summary>
 public sealed class ConversationIdTests
 {
     [Theory]

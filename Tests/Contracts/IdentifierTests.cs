@@ -2,7 +2,7 @@ using Switchboard.Identity;
 
 namespace Switchboard.Tests.Contracts;
 
-/// <summary>User and group ids: 1 to 64 characters of <c>A-Z a-z 0-9 . _ -</c>, case-sensitive (PROTOCOL.md).</summary>
+/// <summary>User and group ids: 1 to 64 characters of <c>A-Z a-z 0-9 . _ -</c>, case-sensitive (docs/protocol.md).</summary>
 public sealed class IdentifierTests
 {
     public static TheoryData<string> Valid => new()

@@ -3,7 +3,7 @@ using Switchboard.Identity;
 
 namespace Switchboard.Tests.Contracts;
 
-/// <summary>The <c>to</c> of a send: <c>user:&lt;id&gt;</c> or <c>group:&lt;id&gt;</c> (PROTOCOL.md).</summary>
+/// <summary>The <c>to</c> of a send: <c>user:&lt;id&gt;</c> or <c>group:&lt;id&gt;</c> (docs/protocol.md).</summary>
 public sealed class RecipientTests
 {
     [Theory]

@@ -8,7 +8,7 @@ using Switchboard.Silo.WebSockets;
 
 namespace Switchboard.Tests.Contracts;
 
-/// <summary>The server's frames parse as JSON and carry exactly the fields PROTOCOL.md lists.</summary>
+/// <summary>The server's frames parse as JSON and carry exactly the fields docs/protocol.md lists.</summary>
 public sealed class ServerFrameTests
 {
     [Fact]

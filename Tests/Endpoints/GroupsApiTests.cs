@@ -3,7 +3,7 @@ using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Endpoints;
 
-/// <summary>PROTOCOL.md "Groups" over REST: creation, policy, members, roles, the last owner.</summary>
+/// <summary>docs/protocol.md "Groups" over REST: creation, policy, members, roles, the last owner.</summary>
 [Collection(SiloHostCollection.Name)]
 public sealed class GroupsApiTests(SiloHostFixture host)
 {

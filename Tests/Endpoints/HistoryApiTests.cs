@@ -3,7 +3,7 @@ using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Endpoints;
 
-/// <summary>PROTOCOL.md <c>GET /api/conversations/{conversation}/messages</c>.</summary>
+/// <summary>docs/protocol.md <c>GET /api/conversations/{conversation}/messages</c>.</summary>
 [Collection(SiloHostCollection.Name)]
 public sealed class HistoryApiTests(SiloHostFixture host)
 {

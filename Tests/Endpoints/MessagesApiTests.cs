@@ -5,7 +5,7 @@ using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Endpoints;
 
-/// <summary>PROTOCOL.md <c>POST /api/messages</c>: sending as the token's user, ids, size limit, errors.</summary>
+/// <summary>docs/protocol.md <c>POST /api/messages</c>: sending as the token's user, ids, size limit, errors.</summary>
 [Collection(SiloHostCollection.Name)]
 public sealed class MessagesApiTests(SiloHostFixture host)
 {

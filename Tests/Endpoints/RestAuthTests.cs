@@ -2,7 +2,7 @@ using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Endpoints;
 
-/// <summary>PROTOCOL.md "REST": every endpoint but the dev token needs a token; dev tokens are real tokens.</summary>
+/// <summary>docs/protocol.md "REST": every endpoint but the dev token needs a token; dev tokens are real tokens.</summary>
 [Collection(SiloHostCollection.Name)]
 public sealed class RestAuthTests(SiloHostFixture host)
 {

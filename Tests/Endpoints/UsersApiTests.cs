@@ -2,7 +2,7 @@ using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Endpoints;
 
-/// <summary>PROTOCOL.md <c>GET /api/users/{id}/presence</c> and <c>/conversations</c>.</summary>
+/// <summary>docs/protocol.md <c>GET /api/users/{id}/presence</c> and <c>/conversations</c>.</summary>
 [Collection(SiloHostCollection.Name)]
 public sealed class UsersApiTests(SiloHostFixture host)
 {

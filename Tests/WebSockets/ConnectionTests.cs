@@ -4,7 +4,7 @@ using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.WebSockets;
 
-/// <summary>PROTOCOL.md "Connecting": tokens at the upgrade, expiry while connected, the welcome frame.</summary>
+/// <summary>docs/protocol.md "Connecting": tokens at the upgrade, expiry while connected, the welcome frame.</summary>
 [Collection(SiloHostCollection.Name)]
 public sealed class ConnectionTests(SiloHostFixture host)
 {

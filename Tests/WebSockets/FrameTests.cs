@@ -5,7 +5,7 @@ using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.WebSockets;
 
-/// <summary>PROTOCOL.md "Frames": ping, errors that keep the socket open, binary and oversized messages.</summary>
+/// <summary>docs/protocol.md "Frames": ping, errors that keep the socket open, binary and oversized messages.</summary>
 [Collection(SiloHostCollection.Name)]
 public sealed class FrameTests(SiloHostFixture host)
 {

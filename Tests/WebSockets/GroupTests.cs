@@ -2,7 +2,7 @@ using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.WebSockets;
 
-/// <summary>PROTOCOL.md "Groups" over the socket: join, leave, policies, live delivery to members.</summary>
+/// <summary>docs/protocol.md "Groups" over the socket: join, leave, policies, live delivery to members.</summary>
 [Collection(SiloHostCollection.Name)]
 public sealed class GroupTests(SiloHostFixture host)
 {

@@ -2,7 +2,7 @@ using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.WebSockets;
 
-/// <summary>PROTOCOL.md: a user may have several connections; each gets every message of its conversations.</summary>
+/// <summary>docs/protocol.md: a user may have several connections; each gets every message of its conversations.</summary>
 [Collection(SiloHostCollection.Name)]
 public sealed class MultiDeviceTests(SiloHostFixture host)
 {

@@ -3,7 +3,7 @@ using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.WebSockets;
 
-/// <summary>PROTOCOL.md rate limiting: <c>rate_limited</c> errors, then close 4029 when it goes on.</summary>
+/// <summary>docs/protocol.md rate limiting: <c>rate_limited</c> errors, then close 4029 when it goes on.</summary>
 [Collection(RateLimitedHostCollection.Name)]
 public sealed class RateLimitTests(RateLimitedHostFixture host)
 {

@@ -4,7 +4,7 @@ using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.WebSockets;
 
-/// <summary>PROTOCOL.md limits that need a host configured small: connection cap, Origin allow list, resume cap, slow clients.</summary>
+/// <summary>docs/protocol.md limits that need a host configured small: connection cap, Origin allow list, resume cap, slow clients.</summary>
 [Collection(RestrictedHostCollection.Name)]
 public sealed class RestrictedHostTests(RestrictedHostFixture host)
 {

@@ -3,7 +3,7 @@ using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.WebSockets;
 
-/// <summary>PROTOCOL.md <c>resume</c>: replay of missed messages in order, then the ack; refusal as a whole.</summary>
+/// <summary>docs/protocol.md <c>resume</c>: replay of missed messages in order, then the ack; refusal as a whole.</summary>
 [Collection(SiloHostCollection.Name)]
 public sealed class ResumeTests(SiloHostFixture host)
 {

@@ -4,7 +4,7 @@ using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.WebSockets;
 
-/// <summary>PROTOCOL.md <c>send</c>: acks, gapless seq, conversation ids, dedupe by id, invalid sends.</summary>
+/// <summary>docs/protocol.md <c>send</c>: acks, gapless seq, conversation ids, dedupe by id, invalid sends.</summary>
 [Collection(SiloHostCollection.Name)]
 public sealed class SendTests(SiloHostFixture host)
 {

@@ -3,7 +3,7 @@ using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.WebSockets;
 
-/// <summary>PROTOCOL.md close 1012: a node shutting down closes its sockets so clients reconnect elsewhere and resume.</summary>
+/// <summary>docs/protocol.md close 1012: a node shutting down closes its sockets so clients reconnect elsewhere and resume.</summary>
 public sealed class ShutdownTests
 {
     [Fact]
