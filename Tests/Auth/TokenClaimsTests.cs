@@ -10,6 +10,7 @@ namespace Switchboard.Tests.Auth;
 /// A socket keeps its upgrade request's principal for its whole life, so a validated token is cut down to the
 /// protocol's claims; what reads claims (callers, token expiry, the admin policy) must not notice.
 /// </summary>
+[Trait(Category.Name, Category.Cluster)]
 [Collection(SiloHostCollection.Name)]
 public sealed class TokenClaimsTests(SiloHostFixture host)
 {

@@ -5,6 +5,7 @@ using Switchboard.Tests.Infrastructure.Servers;
 
 namespace Switchboard.Tests.Cluster;
 
+[Trait(Category.Name, Category.Durable)]
 [Collection(DurableClusterCollection.Name)]
 public sealed class DrainAndOutageTests(DurableClusterFixture fixture)
 {

@@ -3,6 +3,7 @@ using Switchboard.Tests.Infrastructure;
 namespace Switchboard.Tests.Cluster;
 
 /// <summary>What a silo believes about its clients, read from its own log as an operator would.</summary>
+[Trait(Category.Name, Category.Durable)]
 [Collection(DurableClusterCollection.Name)]
 public sealed class EdgeTrustTests(DurableClusterFixture fixture)
 {

@@ -5,6 +5,7 @@ using Xunit.Abstractions;
 
 namespace Switchboard.Tests.Cluster;
 
+[Trait(Category.Name, Category.Durable)]
 [Collection(DurableClusterCollection.Name)]
 public sealed class FailoverTests(DurableClusterFixture fixture, ITestOutputHelper output)
 {

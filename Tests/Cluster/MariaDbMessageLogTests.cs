@@ -16,6 +16,7 @@ using Switchboard.Tests.Infrastructure;
 namespace Switchboard.Tests.Cluster;
 
 /// <summary>The MariaDB message log against a real server and the project's schema.</summary>
+[Trait(Category.Name, Category.Durable)]
 [Collection(DurableClusterCollection.Name)]
 public sealed class MariaDbMessageLogTests(DurableClusterFixture fixture)
 {

@@ -2,6 +2,7 @@ using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Cluster;
 
+[Trait(Category.Name, Category.Durable)]
 [Collection(DurableClusterCollection.Name)]
 public sealed class RestartTests(DurableClusterFixture fixture)
 {

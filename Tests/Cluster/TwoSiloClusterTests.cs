@@ -3,6 +3,7 @@ using Switchboard.Tests.Infrastructure;
 namespace Switchboard.Tests.Cluster;
 
 /// <summary>Two real silo processes on Redis membership and MariaDB storage.</summary>
+[Trait(Category.Name, Category.Durable)]
 [Collection(DurableClusterCollection.Name)]
 public sealed class TwoSiloClusterTests(DurableClusterFixture fixture)
 {

@@ -1,9 +1,11 @@
 using System.Text;
 using Switchboard.Silo.WebSockets;
+using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Contracts;
 
 /// <summary>Client frames as docs/protocol.md writes them: one JSON object, unknown fields ignored, the body kept raw.</summary>
+[Trait(Category.Name, Category.Fast)]
 public sealed class ClientFrameTests
 {
     public static TheoryData<string> Bodies => new()

@@ -4,6 +4,7 @@ using Switchboard.Connections;
 using Switchboard.Conversations;
 using Switchboard.Groups;
 using Switchboard.Users;
+using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Contracts;
 
@@ -11,6 +12,7 @@ namespace Switchboard.Tests.Contracts;
 /// Aliases keep the wire and storage names stable across renames and moves: a contract without one would
 /// break rolling upgrades and stored state the day someone renames it.
 /// </summary>
+[Trait(Category.Name, Category.Fast)]
 public sealed class ContractAliasTests
 {
     [Fact]

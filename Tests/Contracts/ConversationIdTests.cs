@@ -1,9 +1,11 @@
 using Switchboard.Conversations;
 using Switchboard.Identity;
+using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Contracts;
 
 /// <summary><c>dm:&lt;a&gt;:&lt;b&gt;</c> with a &lt; b in ordinal order, or <c>group:&lt;id&gt;</c> (docs/protocol.md).</summary>
+[Trait(Category.Name, Category.Fast)]
 public sealed class ConversationIdTests
 {
     [Theory]

@@ -1,8 +1,10 @@
 using Switchboard.Identity;
+using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Contracts;
 
 /// <summary>User and group ids: 1 to 64 characters of <c>A-Z a-z 0-9 . _ -</c>, case-sensitive (docs/protocol.md).</summary>
+[Trait(Category.Name, Category.Fast)]
 public sealed class IdentifierTests
 {
     public static TheoryData<string> Valid => new()

@@ -3,6 +3,7 @@ using Switchboard.Tests.Infrastructure;
 namespace Switchboard.Tests.Contracts;
 
 /// <summary>What a client sees on the socket when a frame breaks the client frame contract.</summary>
+[Trait(Category.Name, Category.Cluster)]
 [Collection(SiloHostCollection.Name)]
 public sealed class MalformedFrameSocketTests(SiloHostFixture host)
 {

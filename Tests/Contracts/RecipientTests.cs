@@ -1,9 +1,11 @@
 using Switchboard.Conversations;
 using Switchboard.Identity;
+using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Contracts;
 
 /// <summary>The <c>to</c> of a send: <c>user:&lt;id&gt;</c> or <c>group:&lt;id&gt;</c> (docs/protocol.md).</summary>
+[Trait(Category.Name, Category.Fast)]
 public sealed class RecipientTests
 {
     [Theory]

@@ -6,6 +6,7 @@ using Switchboard.Groups;
 using Switchboard.Identity;
 using Switchboard.Messaging;
 using Switchboard.Users;
+using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Contracts;
 
@@ -13,6 +14,7 @@ namespace Switchboard.Tests.Contracts;
 /// Every contract and persisted state type survives an Orleans round trip field by field: what one silo
 /// writes, another silo (or the next activation, reading storage) reads back unchanged.
 /// </summary>
+[Trait(Category.Name, Category.Fast)]
 public sealed class SerializationRoundTripTests(SerializerFixture fixture) : IClassFixture<SerializerFixture>
 {
     /// <summary>The types the tests below round-trip; <see cref="Every_serializable_type_has_a_round_trip_test"/> keeps it complete.</summary>

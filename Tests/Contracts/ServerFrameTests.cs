@@ -5,10 +5,12 @@ using Switchboard.Conversations;
 using Switchboard.Identity;
 using Switchboard.Messaging;
 using Switchboard.Silo.WebSockets;
+using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Contracts;
 
 /// <summary>The server's frames parse as JSON and carry exactly the fields docs/protocol.md lists.</summary>
+[Trait(Category.Name, Category.Fast)]
 public sealed class ServerFrameTests
 {
     [Fact]

@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Runtime.Loader;
 using System.Text;
 using System.Text.RegularExpressions;
+using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Docs;
 
@@ -9,7 +10,7 @@ namespace Switchboard.Tests.Docs;
 /// The docs are part of the product: links that lead nowhere, a README that grew into a manual, references to
 /// files users cannot see, and settings nobody documented are bugs a reader notices.
 /// </summary>
-[Trait("Category", "fast")]
+[Trait(Category.Name, Category.Fast)]
 public sealed partial class DocsTests
 {
     private const int ReadmeLimitBytes = 8192;

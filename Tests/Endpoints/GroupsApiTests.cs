@@ -4,6 +4,7 @@ using Switchboard.Tests.Infrastructure;
 namespace Switchboard.Tests.Endpoints;
 
 /// <summary>docs/protocol.md "Groups" over REST: creation, policy, members, roles, the last owner.</summary>
+[Trait(Category.Name, Category.Cluster)]
 [Collection(SiloHostCollection.Name)]
 public sealed class GroupsApiTests(SiloHostFixture host)
 {

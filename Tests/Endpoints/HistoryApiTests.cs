@@ -4,6 +4,7 @@ using Switchboard.Tests.Infrastructure;
 namespace Switchboard.Tests.Endpoints;
 
 /// <summary>docs/protocol.md <c>GET /api/conversations/{conversation}/messages</c>.</summary>
+[Trait(Category.Name, Category.Cluster)]
 [Collection(SiloHostCollection.Name)]
 public sealed class HistoryApiTests(SiloHostFixture host)
 {

@@ -6,6 +6,7 @@ using Switchboard.Tests.Infrastructure;
 namespace Switchboard.Tests.Endpoints;
 
 /// <summary>docs/protocol.md <c>POST /api/messages</c>: sending as the token's user, ids, size limit, errors.</summary>
+[Trait(Category.Name, Category.Cluster)]
 [Collection(SiloHostCollection.Name)]
 public sealed class MessagesApiTests(SiloHostFixture host)
 {

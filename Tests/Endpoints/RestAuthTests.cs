@@ -3,6 +3,7 @@ using Switchboard.Tests.Infrastructure;
 namespace Switchboard.Tests.Endpoints;
 
 /// <summary>docs/protocol.md "REST": every endpoint but the dev token needs a token; dev tokens are real tokens.</summary>
+[Trait(Category.Name, Category.Cluster)]
 [Collection(SiloHostCollection.Name)]
 public sealed class RestAuthTests(SiloHostFixture host)
 {

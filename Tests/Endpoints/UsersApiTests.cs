@@ -3,6 +3,7 @@ using Switchboard.Tests.Infrastructure;
 namespace Switchboard.Tests.Endpoints;
 
 /// <summary>docs/protocol.md <c>GET /api/users/{id}/presence</c> and <c>/conversations</c>.</summary>
+[Trait(Category.Name, Category.Cluster)]
 [Collection(SiloHostCollection.Name)]
 public sealed class UsersApiTests(SiloHostFixture host)
 {

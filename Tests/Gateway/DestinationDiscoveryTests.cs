@@ -8,6 +8,7 @@ using Switchboard.Tests.Infrastructure;
 namespace Switchboard.Tests.Gateway;
 
 /// <summary>Discovery publishes what the cluster says, and keeps the last known silos while it cannot ask.</summary>
+[Trait(Category.Name, Category.Fast)]
 public sealed class DestinationDiscoveryTests
 {
     private static readonly SiloDestination One = new("S127.0.0.1:11111:1", "silo-1", "http://127.0.0.1:5001");

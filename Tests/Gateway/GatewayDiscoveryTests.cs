@@ -6,6 +6,7 @@ using Xunit.Abstractions;
 namespace Switchboard.Tests.Gateway;
 
 /// <summary>The gateway finds its destinations in the cluster's membership: silos come and go without a gateway restart.</summary>
+[Trait(Category.Name, Category.Durable)]
 [Collection(DurableClusterCollection.Name)]
 public sealed class GatewayDiscoveryTests(DurableClusterFixture fixture, ITestOutputHelper output)
 {

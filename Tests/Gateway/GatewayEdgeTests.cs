@@ -8,6 +8,7 @@ using Xunit.Abstractions;
 namespace Switchboard.Tests.Gateway;
 
 /// <summary>What the gateway does at its edges: Origins, idle sockets, shutdown, and what it never logs.</summary>
+[Trait(Category.Name, Category.Durable)]
 [Collection(DurableClusterCollection.Name)]
 public sealed class GatewayEdgeTests(DurableClusterFixture fixture, ITestOutputHelper output)
 {

@@ -5,6 +5,7 @@ using Xunit.Abstractions;
 
 namespace Switchboard.Tests.Gateway;
 
+[Trait(Category.Name, Category.Durable)]
 [Collection(DurableClusterCollection.Name)]
 public sealed class GatewayRedisOutageTests(DurableClusterFixture fixture, ITestOutputHelper output)
 {

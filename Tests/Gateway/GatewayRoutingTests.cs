@@ -4,6 +4,7 @@ using Xunit.Abstractions;
 namespace Switchboard.Tests.Gateway;
 
 /// <summary>Clients on wss through the gateway (real TLS), silos as real processes on Redis and MariaDB.</summary>
+[Trait(Category.Name, Category.Durable)]
 [Collection(DurableClusterCollection.Name)]
 public sealed class GatewayRoutingTests(DurableClusterFixture fixture, ITestOutputHelper output)
 {

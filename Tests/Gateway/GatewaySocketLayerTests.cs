@@ -7,6 +7,7 @@ namespace Switchboard.Tests.Gateway;
 /// Sockets through the gateway reach the silo as the first request of their connection, so the silo takes them at
 /// its connection layer (the lighter one), even when a REST call through the gateway went to the same silo just before.
 /// </summary>
+[Trait(Category.Name, Category.Cluster)]
 [Collection(RestrictedHostCollection.Name)]
 public sealed class GatewaySocketLayerTests(RestrictedHostFixture host)
 {

@@ -7,6 +7,7 @@ using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Grains;
 
+[Trait(Category.Name, Category.Cluster)]
 [Collection(ClusterCollection.Name)]
 public sealed class CrossSiloRoutingTests(ClusterFixture fixture)
 {

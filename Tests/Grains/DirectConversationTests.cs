@@ -8,6 +8,7 @@ using Switchboard.Tests.Infrastructure;
 namespace Switchboard.Tests.Grains;
 
 /// <summary>Direct conversations are sequenced by one participant's grain (DirectConversations.OwnerOf).</summary>
+[Trait(Category.Name, Category.Cluster)]
 [Collection(ClusterCollection.Name)]
 public sealed class DirectConversationTests(ClusterFixture fixture)
 {

@@ -12,6 +12,7 @@ namespace Switchboard.Tests.Grains;
 /// A user grain's per-conversation state (<see cref="DirectConversations"/>) and its send-id memory
 /// (<see cref="SendDedupe"/>), without a cluster: the in-memory log behind a wrapper that counts, holds or fails calls.
 /// </summary>
+[Trait(Category.Name, Category.Fast)]
 public sealed class DirectConversationsStateTests
 {
     private static readonly UserId Owner = new("owner");

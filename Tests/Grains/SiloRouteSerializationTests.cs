@@ -6,6 +6,7 @@ using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Grains;
 
+[Trait(Category.Name, Category.Cluster)]
 [Collection(ClusterCollection.Name)]
 public sealed class SiloRouteSerializationTests(ClusterFixture fixture)
 {

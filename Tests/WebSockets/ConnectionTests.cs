@@ -5,6 +5,7 @@ using Switchboard.Tests.Infrastructure;
 namespace Switchboard.Tests.WebSockets;
 
 /// <summary>docs/protocol.md "Connecting": tokens at the upgrade, expiry while connected, the welcome frame.</summary>
+[Trait(Category.Name, Category.Cluster)]
 [Collection(SiloHostCollection.Name)]
 public sealed class ConnectionTests(SiloHostFixture host)
 {

@@ -11,6 +11,7 @@ namespace Switchboard.Tests.WebSockets;
 /// Which layer takes a <c>/ws</c> upgrade: the Kestrel connection for a plain upgrade (the usual case), HTTP for an
 /// upgrade on a connection that served another request first; bytes that follow the head belong to the socket.
 /// </summary>
+[Trait(Category.Name, Category.Cluster)]
 [Collection(RestrictedHostCollection.Name)]
 public sealed class ConnectionUpgradeTests(RestrictedHostFixture host)
 {

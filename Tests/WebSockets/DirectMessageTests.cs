@@ -2,6 +2,7 @@ using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.WebSockets;
 
+[Trait(Category.Name, Category.Cluster)]
 [Collection(SiloHostCollection.Name)]
 public sealed class DirectMessageTests(SiloHostFixture host)
 {

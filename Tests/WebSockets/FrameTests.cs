@@ -6,6 +6,7 @@ using Switchboard.Tests.Infrastructure;
 namespace Switchboard.Tests.WebSockets;
 
 /// <summary>docs/protocol.md "Frames": ping, errors that keep the socket open, binary and oversized messages.</summary>
+[Trait(Category.Name, Category.Cluster)]
 [Collection(SiloHostCollection.Name)]
 public sealed class FrameTests(SiloHostFixture host)
 {

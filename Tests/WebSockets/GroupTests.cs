@@ -3,6 +3,7 @@ using Switchboard.Tests.Infrastructure;
 namespace Switchboard.Tests.WebSockets;
 
 /// <summary>docs/protocol.md "Groups" over the socket: join, leave, policies, live delivery to members.</summary>
+[Trait(Category.Name, Category.Cluster)]
 [Collection(SiloHostCollection.Name)]
 public sealed class GroupTests(SiloHostFixture host)
 {

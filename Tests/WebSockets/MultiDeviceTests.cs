@@ -3,6 +3,7 @@ using Switchboard.Tests.Infrastructure;
 namespace Switchboard.Tests.WebSockets;
 
 /// <summary>docs/protocol.md: a user may have several connections; each gets every message of its conversations.</summary>
+[Trait(Category.Name, Category.Cluster)]
 [Collection(SiloHostCollection.Name)]
 public sealed class MultiDeviceTests(SiloHostFixture host)
 {

@@ -7,10 +7,12 @@ using Switchboard.Identity;
 using Switchboard.Silo.Connections;
 using Switchboard.Silo.Diagnostics;
 using Switchboard.Silo.WebSockets;
+using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.WebSockets;
 
 /// <summary>The silo's one expiry timer: a socket closes with 4001 at the first check after its token's <c>exp</c>, and not before.</summary>
+[Trait(Category.Name, Category.Fast)]
 public sealed class OpenSocketsTests : IDisposable
 {
     private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();

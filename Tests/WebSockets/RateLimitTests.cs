@@ -4,6 +4,7 @@ using Switchboard.Tests.Infrastructure;
 namespace Switchboard.Tests.WebSockets;
 
 /// <summary>docs/protocol.md rate limiting: <c>rate_limited</c> errors, then close 4029 when it goes on.</summary>
+[Trait(Category.Name, Category.Cluster)]
 [Collection(RateLimitedHostCollection.Name)]
 public sealed class RateLimitTests(RateLimitedHostFixture host)
 {

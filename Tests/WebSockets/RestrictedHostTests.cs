@@ -5,6 +5,7 @@ using Switchboard.Tests.Infrastructure;
 namespace Switchboard.Tests.WebSockets;
 
 /// <summary>docs/protocol.md limits that need a host configured small: connection cap, Origin allow list, resume cap, slow clients.</summary>
+[Trait(Category.Name, Category.Cluster)]
 [Collection(RestrictedHostCollection.Name)]
 public sealed class RestrictedHostTests(RestrictedHostFixture host)
 {

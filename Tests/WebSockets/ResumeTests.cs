@@ -4,6 +4,7 @@ using Switchboard.Tests.Infrastructure;
 namespace Switchboard.Tests.WebSockets;
 
 /// <summary>docs/protocol.md <c>resume</c>: replay of missed messages in order, then the ack; refusal as a whole.</summary>
+[Trait(Category.Name, Category.Cluster)]
 [Collection(SiloHostCollection.Name)]
 public sealed class ResumeTests(SiloHostFixture host)
 {

@@ -5,6 +5,7 @@ using Switchboard.Tests.Infrastructure;
 namespace Switchboard.Tests.WebSockets;
 
 /// <summary>docs/protocol.md <c>send</c>: acks, gapless seq, conversation ids, dedupe by id, invalid sends.</summary>
+[Trait(Category.Name, Category.Cluster)]
 [Collection(SiloHostCollection.Name)]
 public sealed class SendTests(SiloHostFixture host)
 {

@@ -4,6 +4,7 @@ using Switchboard.Tests.Infrastructure;
 namespace Switchboard.Tests.WebSockets;
 
 /// <summary>docs/protocol.md close 1012: a node shutting down closes its sockets so clients reconnect elsewhere and resume.</summary>
+[Trait(Category.Name, Category.Cluster)]
 public sealed class ShutdownTests
 {
     [Fact]

@@ -1,10 +1,12 @@
 using System.Buffers;
 using System.Text;
 using Switchboard.Silo.WebSockets;
+using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.WebSockets;
 
 /// <summary>What the connection layer takes as a plain <c>/ws</c> upgrade, and what it leaves to HTTP.</summary>
+[Trait(Category.Name, Category.Fast)]
 public sealed class UpgradeHeadTests
 {
     private const string Key = "dGhlIHNhbXBsZSBub25jZQ==";
