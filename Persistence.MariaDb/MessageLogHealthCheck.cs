@@ -10,15 +10,43 @@ namespace Switchboard.Persistence.MariaDb;
 /// </summary>
 public sealed class MessageLogHealthCheck(IOptions<MessageLogOptions> options) : IHealthCheck
 {
+    /// <summary>
+    /// How long a readiness probe waits for the database. A stalled database must not make the probe itself
+    /// slower than the gateway's probe timeout, or the gateway would count every silo failed at once.
+    /// </summary>
+    public static readonly TimeSpan AnswerBudget = TimeSpan.FromMilliseconds(250);
+
+    // One ping at a time: probes that arrive while it runs wait on the same one, so a stall never piles up connections.
+    private readonly Lock _gate = new();
+    private Task<HealthCheckResult>? _ping;
+
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        Task<HealthCheckResult> ping;
+        lock (_gate)
+        {
+            ping = _ping is { IsCompleted: false } running ? running : _ping = Task.Run(PingAsync, CancellationToken.None);
+        }
+
+        try
+        {
+            return await ping.WaitAsync(AnswerBudget, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            return HealthCheckResult.Degraded($"mariadb slow: no answer within {AnswerBudget.TotalMilliseconds:0} ms");
+        }
+    }
+
+    private async Task<HealthCheckResult> PingAsync()
     {
         var builder = new MySqlConnectionStringBuilder(options.Value.ConnectionString) { ConnectionTimeout = 2, DefaultCommandTimeout = 2 };
         try
         {
             await using var connection = new MySqlConnection(builder.ConnectionString);
-            await connection.OpenAsync(cancellationToken);
+            await connection.OpenAsync();
             await using var command = new MySqlCommand("SELECT 1", connection);
-            await command.ExecuteScalarAsync(cancellationToken);
+            await command.ExecuteScalarAsync();
             return HealthCheckResult.Healthy("mariadb reachable");
         }
         catch (Exception exception) when (exception is MySqlException or InvalidOperationException or TimeoutException or OperationCanceledException)

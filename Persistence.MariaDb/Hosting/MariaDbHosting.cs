@@ -46,6 +46,8 @@ public static class MariaDbHosting
         services.AddSingleton<MariaDbMessageLog>();
         services.AddSingleton<IMessageLog>(sp => sp.GetRequiredService<MariaDbMessageLog>());
         services.AddHostedService<MessageLogRetention>();
+        // A singleton: the check keeps its one ping in flight across probes (AddCheck<T> alone would make one per probe).
+        services.AddSingleton<MessageLogHealthCheck>();
         services.AddHealthChecks().AddCheck<MessageLogHealthCheck>("mariadb", HealthStatus.Degraded, healthCheckTags);
         return siloBuilder;
     }
