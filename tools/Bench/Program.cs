@@ -1,4 +1,5 @@
 using Switchboard.Bench;
+using Switchboard.Bench.Drill;
 using Switchboard.Bench.Load;
 
 // Switchboard's benchmark. Workloads:
@@ -8,6 +9,7 @@ using Switchboard.Bench.Load;
 //   w1 | w2 | w3 | w4 [options]   BENCHMARKS.md's workloads against a running cluster, over the public protocol
 //   summary FILE.json...          medians with min–max over several w* reports
 //   idle-drill URL [minutes] [--insecure]   a silent socket must still answer after that long (default 10 min)
+//   failover-drill URL --kill-pid PID [options]   SIGKILL a silo under traffic through the gateway: nothing acked lost or doubled
 var workload = args.Length > 0 ? args[0] : "cluster-path";
 int Arg(int index, int fallback) => args.Length > index && int.TryParse(args[index], out var value) ? value : fallback;
 
@@ -19,6 +21,7 @@ return workload switch
     "w1" or "w2" or "w3" or "w4" => await LoadCommand.RunAsync(workload, args[1..]),
     "summary" => ReportSummary.Run(args[1..]),
     "idle-drill" when args.Length > 1 => await IdleDrill.RunAsync(new Uri(args[1]), TimeSpan.FromMinutes(args.Length > 2 && double.TryParse(args[2], System.Globalization.CultureInfo.InvariantCulture, out var minutes) ? minutes : 10), args.Contains("--insecure")),
+    "failover-drill" => await FailoverDrill.RunAsync(args[1..]),
     _ => Usage(),
 };
 
@@ -29,6 +32,8 @@ static int Usage()
     Console.Error.WriteLine("       dotnet run -c Release --project tools/Bench -- commit-floor CONNECTION_STRING MARIADBD_PID [rate=1000] [seconds=20] [writers=2] [delay-us=0]");
     Console.Error.WriteLine("       dotnet run -c Release --project tools/Bench -- w1|w2|w3|w4 [options]   (tools/Bench/run.sh runs them all)");
     Console.Error.WriteLine("       dotnet run -c Release --project tools/Bench -- idle-drill https://127.0.0.1:8443 [minutes=10] [--insecure]");
+    Console.Error.WriteLine("       dotnet run -c Release --project tools/Bench -- failover-drill https://127.0.0.1:8443 --kill-pid PID [options]");
     Console.Error.WriteLine(LoadOptions.Usage);
+    Console.Error.WriteLine(FailoverOptions.Usage);
     return 2;
 }

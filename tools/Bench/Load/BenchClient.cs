@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Net.Security;
 using System.Net.WebSockets;
 using System.Text;
 
@@ -12,7 +13,7 @@ internal readonly record struct PendingSend(MessageBook Book, int N, byte[] To);
 /// buffer, and a send path that writes one frame at a time (a socket takes one send at a time; a send that
 /// finds the previous one still running waits in a small queue instead of blocking the scheduler).
 /// </summary>
-internal sealed class BenchClient(int index, int target, LoadEngine engine)
+internal sealed class BenchClient(int index, int target, IClientEvents engine, string user)
 {
     private readonly Lock _sendLock = new();
     private TaskCompletionSource<string> _welcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -28,12 +29,13 @@ internal sealed class BenchClient(int index, int target, LoadEngine engine)
     /// <summary>The index of the target URL this client connects to (client i to target i mod k).</summary>
     public int Target { get; } = target;
 
-    public string User { get; } = $"u{index}";
+    /// <summary>The user id (the load workloads' client i is <c>u&lt;i&gt;</c>; the failover drill's are fresh per run).</summary>
+    public string User { get; } = user;
 
-    public byte[] UserUtf8 { get; } = Encoding.UTF8.GetBytes($"u{index}");
+    public byte[] UserUtf8 { get; } = Encoding.UTF8.GetBytes(user);
 
-    /// <summary><c>user:u&lt;index&gt;</c>, the <c>to</c> of a direct message to this client.</summary>
-    public byte[] AddressUtf8 { get; } = Encoding.UTF8.GetBytes($"user:u{index}");
+    /// <summary><c>user:&lt;user&gt;</c>, the <c>to</c> of a direct message to this client.</summary>
+    public byte[] AddressUtf8 { get; } = Encoding.UTF8.GetBytes($"user:{user}");
 
     /// <summary>The index of the node (silo) that welcomed this client; -1 before the welcome.</summary>
     public int Node { get; set; } = -1;
@@ -59,7 +61,78 @@ internal sealed class BenchClient(int index, int target, LoadEngine engine)
         ReceiveLoop = ReceiveLoopAsync(socket, welcome);
     }
 
+    /// <summary>What every socket of a run connects through; <paramref name="insecure"/> accepts a self-signed certificate.</summary>
+    public static HttpMessageInvoker SocketInvoker(bool insecure)
+    {
+        var handler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) };
+        if (insecure)
+        {
+            handler.SslOptions = new SslClientAuthenticationOptions { RemoteCertificateValidationCallback = (_, _, _, _) => true };
+        }
+
+        return new HttpMessageInvoker(handler);
+    }
+
+    /// <summary>Closes every socket (close frame, then abort after 10 s) and waits for the receive loops.</summary>
+    public static async Task CloseAllAsync(IReadOnlyList<BenchClient> clients)
+    {
+        var open = clients.Where(c => c.Socket is { State: WebSocketState.Open }).ToArray();
+        await Parallel.ForEachAsync(open, new ParallelOptions { MaxDegreeOfParallelism = 64 }, async (client, _) =>
+        {
+            try
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                await client.Socket!.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bench done", timeout.Token);
+            }
+            catch (Exception exception) when (exception is WebSocketException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+            {
+                client.Socket!.Abort();
+            }
+        });
+        var loops = Task.WhenAll(clients.Select(c => c.ReceiveLoop));
+        if (await Task.WhenAny(loops, Task.Delay(TimeSpan.FromSeconds(10))) != loops)
+        {
+            foreach (var client in clients)
+            {
+                client.Socket?.Abort();
+            }
+        }
+
+        foreach (var client in clients)
+        {
+            client.Socket?.Dispose();
+        }
+    }
+
     public void OnWelcome(ReadOnlySpan<byte> node) => Volatile.Read(ref _welcome).TrySetResult(Encoding.UTF8.GetString(node));
+
+    /// <summary>
+    /// Opens a socket to <paramref name="target"/>'s <c>/ws</c> with <paramref name="token"/>, starts its receive
+    /// loop and waits for the welcome; returns the node it names. On failure the socket is aborted (its loop, if
+    /// it started, reports the close) and the exception is thrown.
+    /// </summary>
+    public async Task<string> ConnectAsync(Uri target, string token, HttpMessageInvoker invoker, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var socket = new ClientWebSocket();
+        try
+        {
+            socket.Options.SetRequestHeader("Authorization", $"Bearer {token}");
+
+            // The server pings every 20 s and the receive loop answers; client pings would only add traffic.
+            socket.Options.KeepAliveInterval = TimeSpan.Zero;
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(timeout);
+            await socket.ConnectAsync(new Uri(target, "/ws"), invoker, deadline.Token);
+            Start(socket);
+            return await Welcome.WaitAsync(timeout, cancellationToken);
+        }
+        catch
+        {
+            socket.Abort();
+            socket.Dispose();
+            throw;
+        }
+    }
 
     private async Task ReceiveLoopAsync(ClientWebSocket socket, TaskCompletionSource<string> welcome)
     {

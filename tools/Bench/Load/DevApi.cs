@@ -5,7 +5,7 @@ using System.Text.Json;
 
 namespace Switchboard.Bench.Load;
 
-/// <summary>The REST calls of the set-up: development tokens and groups (PROTOCOL.md, REST).</summary>
+/// <summary>The REST calls of the set-up (development tokens, groups) and the failover drill's conversation list (PROTOCOL.md, REST).</summary>
 internal sealed class DevApi : IDisposable
 {
     private readonly HttpClient _http;
@@ -57,6 +57,22 @@ internal sealed class DevApi : IDisposable
             var body = await response.Content.ReadAsStringAsync(cancellationToken);
             throw new InvalidOperationException($"PUT /api/groups/{group}: HTTP {(int)response.StatusCode} {body}");
         }
+    }
+
+    /// <summary><c>GET /api/users/{user}/conversations</c>: each conversation of the user with its latest seq.</summary>
+    public async Task<IReadOnlyList<(string Conversation, long Seq)>> ConversationsAsync(Uri target, string token, string user, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(HttpBase(target), $"/api/users/{Uri.EscapeDataString(user)}/conversations"));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var response = await _http.SendAsync(request, cancellationToken);
+        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"GET /api/users/{user}/conversations: HTTP {(int)response.StatusCode} {body}");
+        }
+
+        using var document = JsonDocument.Parse(body);
+        return [.. document.RootElement.EnumerateArray().Select(c => (c.GetProperty("conversation").GetString()!, c.GetProperty("seq").GetInt64()))];
     }
 
     public void Dispose() => _http.Dispose();

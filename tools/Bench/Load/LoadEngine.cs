@@ -1,6 +1,3 @@
-using System.Buffers.Text;
-using System.Net.Security;
-using System.Net.WebSockets;
 using System.Text;
 
 namespace Switchboard.Bench.Load;
@@ -11,7 +8,7 @@ namespace Switchboard.Bench.Load;
 /// <c>&lt;run tag&gt;c...</c> for setup requests; the run tag is random, so ids never repeat across runs (the
 /// server dedupes send ids per user for 24 hours).
 /// </summary>
-internal sealed class LoadEngine : IAsyncDisposable
+internal sealed class LoadEngine : IClientEvents, IAsyncDisposable
 {
     private const int MaxSegments = 4096;
 
@@ -32,17 +29,11 @@ internal sealed class LoadEngine : IAsyncDisposable
         _api = api;
         RunTag = $"{Guid.NewGuid().ToString("N")[..8]}-";
         RunTagUtf8 = Encoding.UTF8.GetBytes(RunTag);
-        var handler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) };
-        if (options.Insecure)
-        {
-            handler.SslOptions = new SslClientAuthenticationOptions { RemoteCertificateValidationCallback = (_, _, _, _) => true };
-        }
-
-        _socketInvoker = new HttpMessageInvoker(handler);
+        _socketInvoker = BenchClient.SocketInvoker(options.Insecure);
         Clients = new BenchClient[clientCount];
         for (var i = 0; i < clientCount; i++)
         {
-            Clients[i] = new BenchClient(i, i % options.Targets.Count, this);
+            Clients[i] = new BenchClient(i, i % options.Targets.Count, this, $"u{i}");
         }
 
         _tokens = new string?[clientCount];
@@ -126,28 +117,16 @@ internal sealed class LoadEngine : IAsyncDisposable
         var target = _options.Targets[client.Target];
         for (var attempt = 1; ; attempt++)
         {
-            ClientWebSocket? socket = null;
             try
             {
                 var token = _tokens[client.Index] ??= await _api.TokenAsync(target, client.User, "student", cancellationToken);
-                socket = new ClientWebSocket();
-                socket.Options.SetRequestHeader("Authorization", $"Bearer {token}");
-
-                // The server pings every 20 s and the receive loop answers; client pings would only add traffic.
-                socket.Options.KeepAliveInterval = TimeSpan.Zero;
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                timeout.CancelAfter(TimeSpan.FromSeconds(30));
-                await socket.ConnectAsync(new Uri(target, "/ws"), _socketInvoker, timeout.Token);
-                client.Start(socket);
-                var node = await client.Welcome.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
+                var node = await client.ConnectAsync(target, token, _socketInvoker, TimeSpan.FromSeconds(30), cancellationToken);
                 client.Node = NodeIndex(node);
                 Interlocked.Increment(ref Counters.Connected);
                 return;
             }
             catch (Exception exception) when (attempt < 3 && !cancellationToken.IsCancellationRequested)
             {
-                socket?.Abort();
-                socket?.Dispose();
                 Console.Error.WriteLine($"  {client.User}: connect attempt {attempt} failed ({exception.GetType().Name}: {exception.Message}); retrying");
                 await Task.Delay(TimeSpan.FromMilliseconds(500 * attempt), cancellationToken);
             }
@@ -221,17 +200,7 @@ internal sealed class LoadEngine : IAsyncDisposable
     private bool TryFindMessage(ReadOnlySpan<byte> id, out MessageBook book, out int n)
     {
         book = null!;
-        n = -1;
-        if (!id.StartsWith(RunTagUtf8)
-            || !Utf8Parser.TryParse(id[RunTagUtf8.Length..], out int segment, out var consumed)
-            || segment < 0 || segment >= MaxSegments)
-        {
-            Interlocked.Increment(ref Counters.ForeignFrames);
-            return false;
-        }
-
-        var rest = id[(RunTagUtf8.Length + consumed)..];
-        if (rest.Length < 2 || rest[0] != (byte)'-' || !Utf8Parser.TryParse(rest[1..], out n, out consumed) || consumed != rest.Length - 1)
+        if (!SendFrame.TryParseId(id, RunTagUtf8, out var segment, out n) || segment >= MaxSegments)
         {
             Interlocked.Increment(ref Counters.ForeignFrames);
             return false;
@@ -272,33 +241,7 @@ internal sealed class LoadEngine : IAsyncDisposable
     public async Task CloseAllAsync()
     {
         _closing = true;
-        var open = Clients.Where(c => c.Socket is { State: WebSocketState.Open }).ToArray();
-        await Parallel.ForEachAsync(open, new ParallelOptions { MaxDegreeOfParallelism = 64 }, async (client, _) =>
-        {
-            try
-            {
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-                await client.Socket!.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bench done", timeout.Token);
-            }
-            catch (Exception exception) when (exception is WebSocketException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
-            {
-                client.Socket!.Abort();
-            }
-        });
-        var loops = Task.WhenAll(Clients.Select(c => c.ReceiveLoop));
-        if (await Task.WhenAny(loops, Task.Delay(TimeSpan.FromSeconds(10))) != loops)
-        {
-            foreach (var client in Clients)
-            {
-                client.Socket?.Abort();
-            }
-        }
-
-        foreach (var client in Clients)
-        {
-            client.Socket?.Dispose();
-        }
-
+        await BenchClient.CloseAllAsync(Clients);
         Interlocked.Exchange(ref Counters.Connected, 0);
     }
 

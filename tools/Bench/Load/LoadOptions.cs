@@ -231,12 +231,12 @@ internal sealed class LoadOptions
         return new UriBuilder(uri) { Scheme = scheme, Port = uri.Port, Path = string.Empty }.Uri;
     }
 
-    private static int PositiveInt(string name, string value) =>
+    internal static int PositiveInt(string name, string value) =>
         int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0
             ? n
             : throw new UsageException($"{name} expects a positive integer, not '{value}'");
 
-    private static double Number(string name, string value, bool allowZero = false) =>
+    internal static double Number(string name, string value, bool allowZero = false) =>
         double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && (d > 0 || (allowZero && d == 0)) && double.IsFinite(d)
             ? d
             : throw new UsageException($"{name} expects a {(allowZero ? "non-negative" : "positive")} number, not '{value}'");

@@ -33,6 +33,23 @@ internal static class SendFrame
         return length;
     }
 
+    /// <summary>
+    /// Reads the segment and number out of a request id <see cref="Write"/> made with <paramref name="runTag"/>;
+    /// false for any other id (another run's, or not a message's).
+    /// </summary>
+    public static bool TryParseId(ReadOnlySpan<byte> id, ReadOnlySpan<byte> runTag, out int segment, out int n)
+    {
+        n = -1;
+        if (!id.StartsWith(runTag) || !Utf8Parser.TryParse(id[runTag.Length..], out segment, out var consumed) || segment < 0)
+        {
+            segment = -1;
+            return false;
+        }
+
+        var rest = id[(runTag.Length + consumed)..];
+        return rest.Length >= 2 && rest[0] == (byte)'-' && Utf8Parser.TryParse(rest[1..], out n, out consumed) && consumed == rest.Length - 1 && n >= 0;
+    }
+
     private static void Append(Span<byte> buffer, ref int length, ReadOnlySpan<byte> bytes)
     {
         bytes.CopyTo(buffer[length..]);

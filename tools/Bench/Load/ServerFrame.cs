@@ -27,6 +27,12 @@ internal ref struct ServerFrame
     public ReadOnlySpan<byte> Code;
     public long Seq;
 
+    /// <summary>A <c>resume</c> ack's <c>recovered</c>: every gap was filled (nothing had fallen out of retention).</summary>
+    public bool Recovered;
+
+    /// <summary>A <c>resume</c> ack's <c>more</c>: a conversation had more than the cap; resume again from what arrived.</summary>
+    public bool More;
+
     /// <summary><c>body.t</c>: the sender's send time in Unix microseconds; 0 when absent.</summary>
     public long SentMicros;
 
@@ -93,6 +99,16 @@ internal ref struct ServerFrame
                 {
                     reader.Read();
                     frame.Node = reader.ValueSpan;
+                }
+                else if (reader.ValueTextEquals("recovered"u8))
+                {
+                    reader.Read();
+                    frame.Recovered = reader.TokenType == JsonTokenType.True;
+                }
+                else if (reader.ValueTextEquals("more"u8))
+                {
+                    reader.Read();
+                    frame.More = reader.TokenType == JsonTokenType.True;
                 }
                 else if (reader.ValueTextEquals("code"u8))
                 {

@@ -121,7 +121,10 @@ internal sealed class WorkloadContext(LoadOptions options, LoadEngine engine, Pr
 
         if (window.Counts.NeverAcked > 0)
         {
-            Report.Problems.Add($"{window.Name}: {window.Counts.NeverAcked} messages never acked ({string.Join(", ", window.Counts.Errors.Select(e => $"{e.Key} {e.Value}"))})");
+            // Answered with an error (by code), or not answered at all within the grace.
+            var unanswered = window.Counts.NeverAcked - window.Counts.Failed;
+            var reasons = window.Counts.Errors.Select(e => $"{e.Key} {e.Value}").Append(unanswered > 0 ? $"unanswered {unanswered}" : null).OfType<string>();
+            Report.Problems.Add($"{window.Name}: {window.Counts.NeverAcked} messages never acked ({string.Join(", ", reasons)})");
         }
 
         if (window.Counts.Scheduled > window.Counts.Sent)

@@ -1,0 +1,137 @@
+using System.Globalization;
+using Switchboard.Bench.Load;
+
+namespace Switchboard.Bench.Drill;
+
+/// <summary>The settings of a failover drill (option names as <see cref="LoadOptions"/>'s where they mean the same).</summary>
+internal sealed class FailoverOptions
+{
+    public const string Usage = """
+        failover drill: SIGKILL one silo under traffic through the gateway; nothing acked may be lost or doubled:
+          failover-drill URL --kill-pid PID [options]
+            URL                  the gateway, https://127.0.0.1:8443 (or wss://)
+            --kill-pid PID       the silo process to SIGKILL (`deploy/local/cluster.sh status` prints `silo-2 PID URL`)
+            --kill-node NAME     its node name as welcome frames give it (default: the process's Switchboard__Silo__Name,
+                                 which cluster.sh and the systemd units set)
+            --insecure           accept the gateway's self-signed certificate
+            --clients N          clients, one socket each, fresh user ids per run (20)
+            --rate R             direct messages per second in all, open loop, random pairs (40)
+            --before S           seconds of traffic before the kill (5)
+            --after S            seconds of traffic after the kill (20)
+            --settle S           at most this long after the traffic for acks, reconnects and deliveries (15)
+            --ack-timeout S      a send unanswered this long is written again with its id (5)
+            --seed N             the pairs (default: a fresh one per run, shown)
+            --out PATH.json      write the figures as JSON
+            --control NAME       a negative control, to show the checks bite (it should FAIL): no-resume (clients
+                                 never resume: what the kill dropped live stays lost) or new-id-retries (a retry
+                                 gets a new request id, so the server stores it again: duplicates)
+        exit code: 0 when nothing acked was lost, nothing doubled, no gap, every send acked and every client
+        connected at the end; 1 otherwise (the reason is printed); 2 for a bad command line.
+        """;
+
+    public required Uri Target { get; init; }
+
+    public int KillPid { get; private set; }
+
+    public string? KillNode { get; private set; }
+
+    public bool Insecure { get; private set; }
+
+    public int Clients { get; private set; } = 20;
+
+    public double Rate { get; private set; } = 40;
+
+    public double Before { get; private set; } = 5;
+
+    public double After { get; private set; } = 20;
+
+    public double Settle { get; private set; } = 15;
+
+    public double AckTimeout { get; private set; } = 5;
+
+    // A fresh seed per run unless one is given (as LoadOptions), shown in the report so a run's pairs can be repeated.
+    public int Seed { get; private set; } = Random.Shared.Next(1, int.MaxValue);
+
+    public string? Out { get; private set; }
+
+    /// <summary>null, <c>no-resume</c> or <c>new-id-retries</c>: a deliberately careless client the drill must fail.</summary>
+    public string? Control { get; private set; }
+
+    public bool NoResume => Control == "no-resume";
+
+    public bool NewIdRetries => Control == "new-id-retries";
+
+    public static FailoverOptions Parse(IReadOnlyList<string> args)
+    {
+        if (args.Count == 0 || args[0].StartsWith("--", StringComparison.Ordinal))
+        {
+            throw new UsageException("the gateway's URL comes first");
+        }
+
+        var options = new FailoverOptions { Target = LoadOptions.ParseTarget(args[0]) };
+        for (var i = 1; i < args.Count; i++)
+        {
+            var name = args[i];
+            string Value()
+            {
+                if (i + 1 >= args.Count)
+                {
+                    throw new UsageException($"{name} needs a value");
+                }
+
+                return args[++i];
+            }
+
+            switch (name)
+            {
+                case "--kill-pid":
+                    options.KillPid = LoadOptions.PositiveInt(name, Value());
+                    break;
+                case "--kill-node":
+                    options.KillNode = Value();
+                    break;
+                case "--insecure":
+                    options.Insecure = true;
+                    break;
+                case "--clients":
+                    options.Clients = LoadOptions.PositiveInt(name, Value());
+                    if (options.Clients < 2)
+                    {
+                        throw new UsageException("--clients must be at least 2 (a sender and a recipient)");
+                    }
+
+                    break;
+                case "--rate":
+                    options.Rate = LoadOptions.Number(name, Value());
+                    break;
+                case "--before":
+                    options.Before = LoadOptions.Number(name, Value());
+                    break;
+                case "--after":
+                    options.After = LoadOptions.Number(name, Value());
+                    break;
+                case "--settle":
+                    options.Settle = LoadOptions.Number(name, Value());
+                    break;
+                case "--ack-timeout":
+                    options.AckTimeout = LoadOptions.Number(name, Value());
+                    break;
+                case "--seed":
+                    options.Seed = int.TryParse(Value(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var seed)
+                        ? seed
+                        : throw new UsageException($"--seed expects an integer, not '{args[i]}'");
+                    break;
+                case "--out":
+                    options.Out = Value();
+                    break;
+                case "--control":
+                    options.Control = Value() is "no-resume" or "new-id-retries" ? args[i] : throw new UsageException($"--control: no-resume or new-id-retries, not '{args[i]}'");
+                    break;
+                default:
+                    throw new UsageException($"unknown option '{name}'");
+            }
+        }
+
+        return options.KillPid > 0 ? options : throw new UsageException("--kill-pid is required: the pid of the silo to kill");
+    }
+}
