@@ -23,7 +23,7 @@ public sealed class GatewayRedisOutageTests(DurableClusterFixture fixture, ITest
         var aliceToken = await api.TokenAsync(alice);
         var bobToken = await api.TokenAsync(bob);
 
-        // Membership's store goes silent (SIGSTOP, not a restart: FACTS.md) for longer than a few discovery rounds.
+        // Membership's store goes silent (SIGSTOP, not a restart: a Redis without persistence comes back empty and breaks membership) for longer than a few discovery rounds.
         var redis = fixture.Redis.ProcessId.ToString(CultureInfo.InvariantCulture);
         await ChildProcesses.RunAsync("kill", ["-STOP", redis]);
         try

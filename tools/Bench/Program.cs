@@ -6,7 +6,7 @@ using Switchboard.Bench.Load;
 //   cluster-path [pairs] [messages-per-pair] [concurrency]   the grain path across two in-process silos
 //   log-append CONNECTION_STRING [conversations] [messages] [writers] [max-batch]   MariaDB group commit
 //   commit-floor CONNECTION_STRING MARIADBD_PID [rate] [seconds] [writers] [delay-us]   MariaDB's CPU per durable ack, no silo
-//   w1 | w2 | w3 | w4 [options]   BENCHMARKS.md's workloads against a running cluster, over the public protocol
+//   w1 | w2 | w3 | w4 [options]   the workloads of docs/performance.md against a running cluster, over the public protocol
 //   summary FILE.json...          medians with min–max over several w* reports
 //   idle-drill URL [minutes] [--insecure]   a silent socket must still answer after that long (default 10 min)
 //   failover-drill URL --kill-pid PID [options]   SIGKILL a silo under traffic through the gateway: nothing acked lost or doubled

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs BENCHMARKS.md's workloads W1–W4 against the local cluster (deploy/local/cluster.sh) with the load
+# Runs the workloads of docs/performance.md W1–W4 against the local cluster (deploy/local/cluster.sh) with the load
 # generator in tools/Bench: each workload 3 times with clients straight to the silos and, when
 # `cluster.sh status` lists a `gateway PID URL` line, 3 times through the gateway over wss. Then it prints,
 # per workload and path, the median with min–max of every figure, read back from the JSON reports. Each path
@@ -40,7 +40,7 @@ while [ $# -gt 0 ]; do
 done
 [[ $runs =~ ^[1-9][0-9]*$ ]] || die "--runs expects a positive number, not '$runs'"
 
-# Workload options: BENCHMARKS.md's defaults, or tiny ones for --quick.
+# Workload options: docs/performance.md's defaults, or tiny ones for --quick.
 declare -A args
 if $quick; then
   args[w1]="--clients 20 --duration 3 --warmup 1 --grace 3"
@@ -125,7 +125,7 @@ for path in "${paths[@]}"; do
   # A process the cluster just started still runs unoptimised (tier-0) code for its first tens of seconds, and
   # after a restart MariaDB's buffer pool is cold while every user grain reads its list of conversations (at most
   # 4 per silo at a time, which takes a minute or two): short W1s, not recorded, until one is clean with a p99 of
-  # at most 50 ms (a settled cluster reads 4-10 ms). BENCHMARKS.md's own 5 s warm-up before each window stays as it
+  # at most 50 ms (a settled cluster reads 4-10 ms). docs/performance.md's own 5 s warm-up before each window stays as it
   # is. The grace is long: a cold warm-up's last messages can still be on their way when it ends, and would reach
   # the next run's clients (the same user ids) as foreign frames.
   # A path that follows W4 starts on a restarted cluster, as the first one did: W4 leaves 10,000 users' grains

@@ -69,7 +69,7 @@ internal enum HoldResult
 {
     New,
 
-    /// <summary>The same message again under the seq it is held by: a client drops it (PROTOCOL.md: keep by conversation and seq).</summary>
+    /// <summary>The same message again under the seq it is held by: a client drops it (docs/protocol.md: keep by conversation and seq).</summary>
     Repeat,
 
     /// <summary>Another message under a seq the client already holds.</summary>

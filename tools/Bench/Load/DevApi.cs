@@ -5,7 +5,7 @@ using System.Text.Json;
 
 namespace Switchboard.Bench.Load;
 
-/// <summary>The REST calls of the set-up (development tokens, groups) and the failover drill's conversation list (PROTOCOL.md, REST).</summary>
+/// <summary>The REST calls of the set-up (development tokens, groups) and the failover drill's conversation list (docs/protocol.md, REST).</summary>
 internal sealed class DevApi : IDisposable
 {
     private readonly HttpClient _http;

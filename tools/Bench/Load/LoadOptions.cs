@@ -6,7 +6,7 @@ namespace Switchboard.Bench.Load;
 internal sealed class UsageException(string message) : Exception(message);
 
 /// <summary>
-/// The settings of one socket workload run. Defaults are BENCHMARKS.md's; every count and duration can be
+/// The settings of one socket workload run. Defaults are docs/performance.md's; every count and duration can be
 /// overridden so a run can be validated small (<c>--clients 50 --duration 5 --warmup 2</c>).
 /// </summary>
 internal sealed class LoadOptions
@@ -16,7 +16,7 @@ internal sealed class LoadOptions
         [1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000, 10000, 12000, 14000, 16000, 18000, 20000, 24000, 28000, 32000, 40000, 48000];
 
     public const string Usage = """
-        socket workloads (BENCHMARKS.md), speaking the public protocol:
+        socket workloads (docs/performance.md), speaking the public protocol:
           w1 | w2 | w3 | w4 [options]
             --targets URL[,URL...]   ws://silo,... (client i to target i mod k) or one wss://gateway
                                      (default: the silos listed by --discover, else ws://127.0.0.1:5001,ws://127.0.0.1:5002)
@@ -94,7 +94,7 @@ internal sealed class LoadOptions
     public string? Label { get; private set; }
 
     // A fresh seed per run unless one is given: W1's random pairs should reach mostly new conversations, as
-    // BENCHMARKS.md's traffic does, not the still-active ones of the previous run.
+    // docs/performance.md's traffic does, not the still-active ones of the previous run.
     public int Seed { get; private set; } = Random.Shared.Next(1, int.MaxValue);
 
     public static LoadOptions Parse(string workload, IReadOnlyList<string> args)

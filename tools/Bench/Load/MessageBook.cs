@@ -222,7 +222,7 @@ internal sealed class MessageBook
             Interlocked.Increment(ref _inconsistent);
         }
 
-        // What PROTOCOL.md tells clients to dedupe by: (conversation, seq), per client. A second message under
+        // What docs/protocol.md tells clients to dedupe by: (conversation, seq), per client. A second message under
         // a seq the client already holds is dropped by a real client, so it counts as a duplicate too.
         var conversationKey = _groups is null ? sender : _clients.Length + target;
         bool firstCopy;

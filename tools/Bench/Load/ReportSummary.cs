@@ -4,7 +4,7 @@ namespace Switchboard.Bench.Load;
 
 /// <summary>
 /// <c>summary FILE.json...</c>: groups reports by workload and mode and prints, for every figure, the median
-/// with min–max over the runs (BENCHMARKS.md: the median of at least 3 runs with its min–max).
+/// with min–max over the runs (docs/performance.md: the median of at least 3 runs with its min–max).
 /// </summary>
 internal static class ReportSummary
 {

@@ -2,7 +2,7 @@ using System.Text.Json;
 
 namespace Switchboard.Bench.Load;
 
-/// <summary>The workloads of BENCHMARKS.md, W1 to W4.</summary>
+/// <summary>The workloads of docs/performance.md, W1 to W4.</summary>
 internal static class Workloads
 {
     public static readonly IReadOnlyDictionary<string, string> Titles = new Dictionary<string, string>
