@@ -50,10 +50,12 @@ public interface IGroupGrain : IGrainWithStringKey
     Task<long> GetLatestSeqAsync();
 
     /// <summary>Subscribes a silo's sink to the group's messages until it expires; silos renew before then.</summary>
+    // Interleaves: a join awaits the user grain, which awaits the silo's sink, which calls this; queued behind the join, each would wait on the other until a timeout.
     [AlwaysInterleave, Alias("Subscribe")]
     Task SubscribeAsync(SiloRoute route);
 
     /// <summary>Ends a silo's subscription (idempotent).</summary>
+    // Interleaves for the same cycle as SubscribeAsync: a leave or removal waits, through the user grain, on the silo calling this.
     [AlwaysInterleave, Alias("Unsubscribe")]
     Task UnsubscribeAsync(SiloRoute route);
 }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Placement;
 using Switchboard.Connections;
 using Switchboard.Conversations;
+using Switchboard.Grains.Connections;
 using Switchboard.Grains.Conversations;
 using Switchboard.Grains.Hosting;
 using Switchboard.Groups;
@@ -26,7 +27,7 @@ internal sealed partial class GroupGrain(
     ISiloStatusOracle membership,
     ILogger<GroupGrain> logger) : Grain, IGroupGrain
 {
-    private readonly Dictionary<SiloAddress, Subscriber> _subscribers = [];
+    private readonly SiloRegistrations<SiloRegistration> _subscribers = new(time, membership, options.Value.RegistrationLifetime);
 
     // Subscribe and Unsubscribe interleave with other calls: state writes must not overlap, and the state is
     // only changed under this lock (a write in flight may be serializing it on another thread).
@@ -40,15 +41,7 @@ internal sealed partial class GroupGrain(
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         // Survivors of a crash keep their subscriptions; the dead are dropped (and rejoin by re-announcing).
-        var expires = time.GetUtcNow() + options.Value.RegistrationLifetime;
-        foreach (var route in state.State.Subscribers)
-        {
-            if (!membership.IsDeadSilo(route.Silo))
-            {
-                _subscribers[route.Silo] = new Subscriber(route.Sink, expires);
-            }
-        }
-
+        _subscribers.Restore(state.State.Subscribers);
         return Task.CompletedTask;
     }
 
@@ -186,8 +179,9 @@ internal sealed partial class GroupGrain(
 
     public async Task SubscribeAsync(SiloRoute route)
     {
-        var known = _subscribers.TryGetValue(route.Silo, out var current) && current.Sink.Equals(route.Sink);
-        _subscribers[route.Silo] = new Subscriber(route.Sink, time.GetUtcNow() + options.Value.RegistrationLifetime);
+        // Stored only when it changes what a reactivated grain would read back: never for a renewal.
+        var known = _subscribers.Find(route.Silo)?.Route.Sink.Equals(route.Sink) == true;
+        _subscribers.Register(route);
         if (!known)
         {
             await PersistSubscribersAsync();
@@ -222,28 +216,16 @@ internal sealed partial class GroupGrain(
 
     private void FanOut(Delivery delivery)
     {
-        var now = time.GetUtcNow();
-        List<SiloAddress>? expired = null;
-        foreach (var (silo, subscriber) in _subscribers)
+        var expired = _subscribers.RemoveExpired();
+        if (expired > 0)
         {
-            if (subscriber.Expires < now || membership.IsDeadSilo(silo))
-            {
-                (expired ??= []).Add(silo);
-                continue;
-            }
-
-            // One-way and one per silo: a slow or dead silo never holds up the sequencer.
-            _ = subscriber.Sink.DeliverToGroupAsync(Id, delivery);
+            GroupLog.SubscriptionsExpired(logger, Id.Value, expired);
         }
 
-        if (expired is not null)
+        foreach (var subscriber in _subscribers.All)
         {
-            foreach (var silo in expired)
-            {
-                _subscribers.Remove(silo);
-            }
-
-            GroupLog.SubscriptionsExpired(logger, Id.Value, expired.Count);
+            // One-way and one per silo: a slow or dead silo never holds up the sequencer.
+            _ = subscriber.Route.Sink.DeliverToGroupAsync(Id, delivery);
         }
     }
 
@@ -273,7 +255,7 @@ internal sealed partial class GroupGrain(
         await _stateWrite.WaitAsync();
         try
         {
-            state.State.Subscribers = [.. _subscribers.Select(s => new SiloRoute(s.Key, s.Value.Sink))];
+            state.State.Subscribers = [.. _subscribers.Routes];
             await state.WriteStateAsync();
         }
         catch (Exception exception) when (exception is not SwitchboardException)
@@ -317,8 +299,6 @@ internal sealed partial class GroupGrain(
         }
     }
 }
-
-internal sealed record Subscriber(IConnectionSink Sink, DateTimeOffset Expires);
 
 internal static partial class GroupLog
 {

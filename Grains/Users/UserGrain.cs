@@ -7,6 +7,7 @@ using Orleans.Concurrency;
 using Orleans.Placement;
 using Switchboard.Connections;
 using Switchboard.Conversations;
+using Switchboard.Grains.Connections;
 using Switchboard.Grains.Conversations;
 using Switchboard.Grains.Hosting;
 using Switchboard.Identity;
@@ -32,8 +33,9 @@ internal sealed partial class UserGrain(
     ISiloStatusOracle membership,
     ILogger<UserGrain> logger) : Grain, IUserGrain
 {
-    // By silo, mostly one with one connection: arrays, not a dictionary of sets (every online user keeps these).
-    private SiloConnections[] _silos = [];
+    // The silos holding the user's sockets, mostly one with one connection: arrays, not a dictionary of sets (every
+    // online user keeps these).
+    private readonly SiloRegistrations<SiloConnections> _silos = new(time, membership, options.Value.RegistrationLifetime);
 
     // Made on first use: most users online are idle, and every one of them keeps an activation (turns never
     // overlap, reentrant or not, so ??= is safe).
@@ -73,26 +75,24 @@ internal sealed partial class UserGrain(
             throw new SwitchboardException(ProtocolError.RateLimited, $"User {Id} already has {maxConnections} connections.");
         }
 
-        var silo = GetOrAddSilo(route);
+        var silo = _silos.Register(route);
         if (Array.IndexOf(silo.Connections, connection) < 0)
         {
             silo.Connections = [.. silo.Connections, connection];
         }
 
-        silo.Renewed = time.GetUtcNow();
         return Task.FromResult(Groups());
     }
 
     public Task DetachAsync(SiloRoute route, ConnectionId connection)
     {
-        var index = IndexOf(route.Silo);
-        if (index >= 0)
+        var silo = _silos.Find(route.Silo);
+        if (silo is not null)
         {
-            var silo = _silos[index];
             silo.Connections = Array.FindAll(silo.Connections, c => c != connection);
             if (silo.Connections.Length == 0)
             {
-                RemoveSiloAt(index);
+                _silos.Remove(route.Silo);
             }
         }
 
@@ -103,17 +103,11 @@ internal sealed partial class UserGrain(
     {
         if (connections.IsDefaultOrEmpty)
         {
-            var index = IndexOf(route.Silo);
-            if (index >= 0)
-            {
-                RemoveSiloAt(index);
-            }
+            _silos.Remove(route.Silo);
         }
         else
         {
-            var silo = GetOrAddSilo(route);
-            silo.Connections = [.. connections.Distinct()];
-            silo.Renewed = time.GetUtcNow();
+            _silos.Register(route).Connections = [.. connections.Distinct()];
         }
 
         return Task.FromResult(Groups());
@@ -233,7 +227,7 @@ internal sealed partial class UserGrain(
 
         // Every silo holding the user's sockets (un)subscribes before the join or leave is acknowledged.
         RemoveExpired();
-        await Task.WhenAll(_silos.Select(silo => NotifySiloAsync(silo.Sink, group, isMember)));
+        await Task.WhenAll(_silos.Routes.Select(route => NotifySiloAsync(route.Sink, group, isMember)));
     }
 
     private async Task NotifySiloAsync(IConnectionSink sink, GroupId group, bool isMember)
@@ -323,10 +317,10 @@ internal sealed partial class UserGrain(
     {
         RemoveExpired();
         var local = LocalSink;
-        foreach (var silo in _silos)
+        foreach (var silo in _silos.All)
         {
             // The sockets on this grain's own silo are written here and now, not through an observer call.
-            var sink = local is not null && silo.Address.Equals(local.Silo) ? local.Sink : silo.Sink;
+            var sink = local is not null && silo.Route.Silo.Equals(local.Silo) ? local.Sink : silo.Route.Sink;
             _ = sink.DeliverToUserAsync(Id, delivery);
         }
     }
@@ -345,40 +339,10 @@ internal sealed partial class UserGrain(
 
     private ImmutableArray<GroupId> Groups() => [.. state.State.Groups.Select(g => new GroupId(g))];
 
-    private SiloConnections GetOrAddSilo(SiloRoute route)
-    {
-        var index = IndexOf(route.Silo);
-        if (index < 0)
-        {
-            var added = new SiloConnections(route.Silo, route.Sink);
-            _silos = [.. _silos, added];
-            return added;
-        }
-
-        var silo = _silos[index];
-        silo.Sink = route.Sink;
-        return silo;
-    }
-
-    private int IndexOf(SiloAddress address)
-    {
-        for (var i = 0; i < _silos.Length; i++)
-        {
-            if (_silos[i].Address.Equals(address))
-            {
-                return i;
-            }
-        }
-
-        return -1;
-    }
-
-    private void RemoveSiloAt(int index) => _silos = [.. _silos[..index], .. _silos[(index + 1)..]];
-
     private int CountConnections()
     {
         var count = 0;
-        foreach (var silo in _silos)
+        foreach (var silo in _silos.All)
         {
             count += silo.Connections.Length;
         }
@@ -386,55 +350,20 @@ internal sealed partial class UserGrain(
         return count;
     }
 
-    /// <summary>
-    /// Forgets silos that cluster membership declared dead (seconds after a crash) and registrations that were
-    /// not renewed in time (a silo that lost touch without dying).
-    /// </summary>
     private void RemoveExpired()
     {
-        var horizon = time.GetUtcNow() - options.Value.RegistrationLifetime;
-        // A plain loop: this runs before every delivery, and the usual answer is "nothing expired".
-        var anyExpired = false;
-        foreach (var silo in _silos)
+        var removed = _silos.RemoveExpired();
+        if (removed > 0)
         {
-            if (IsExpired(silo, horizon))
-            {
-                anyExpired = true;
-                break;
-            }
+            UserLog.RegistrationsExpired(logger, Id.Value, removed);
         }
-
-        if (!anyExpired)
-        {
-            return;
-        }
-
-        // No lambda over horizon: its closure would be made on every call, the common ones included.
-        var kept = new List<SiloConnections>(_silos.Length);
-        foreach (var silo in _silos)
-        {
-            if (!IsExpired(silo, horizon))
-            {
-                kept.Add(silo);
-            }
-        }
-
-        UserLog.RegistrationsExpired(logger, Id.Value, _silos.Length - kept.Count);
-        _silos = [.. kept];
     }
 
-    private bool IsExpired(SiloConnections silo, DateTimeOffset horizon) => silo.Renewed < horizon || membership.IsDeadSilo(silo.Address);
-
-    private sealed class SiloConnections(SiloAddress address, IConnectionSink sink)
+    /// <summary>A silo's registration with the user's connections on it.</summary>
+    private sealed class SiloConnections : SiloRegistration
     {
-        public SiloAddress Address { get; } = address;
-
-        public IConnectionSink Sink { get; set; } = sink;
-
         /// <summary>Distinct; replaced, never mutated.</summary>
         public ConnectionId[] Connections { get; set; } = [];
-
-        public DateTimeOffset Renewed { get; set; }
     }
 }
 

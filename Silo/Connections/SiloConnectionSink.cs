@@ -8,6 +8,7 @@ namespace Switchboard.Silo.Connections;
 /// <summary>
 /// The observer grains call to reach this silo's sockets (grains on this silo call it directly, as
 /// <see cref="ILocalConnectionSink"/>). Expands one call into writes to local sockets, writing the same frame bytes to each.
+/// One per silo for the silo's life: Orleans holds an observer only weakly, so the container's reference keeps it reachable.
 /// </summary>
 public sealed class SiloConnectionSink(ConnectionRegistry registry, SwitchboardMetrics metrics, ILocalSiloDetails localSilo, IServiceProvider services)
     : IConnectionSink, ILocalConnectionSink
@@ -45,6 +46,7 @@ public sealed class SiloConnectionSink(ConnectionRegistry registry, SwitchboardM
         return Task.CompletedTask;
     }
 
+    // Looked up per call, not injected: the router takes this sink to make the observer reference grains call, so each would need the other first.
     public Task MembershipChangedAsync(UserId user, GroupId group, bool isMember) =>
         services.GetRequiredService<ConnectionRouter>().ApplyMembershipAsync(user, group, isMember);
 

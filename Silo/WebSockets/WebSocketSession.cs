@@ -8,37 +8,24 @@ using Switchboard.Silo.Diagnostics;
 namespace Switchboard.Silo.WebSockets;
 
 /// <summary>
-/// One client socket: one receive loop that handles requests in order, and a bounded outbound queue drained
-/// by a send pump, so that a slow client never blocks a grain or another client. The pump runs only while
-/// frames are queued: an idle socket keeps no send loop waiting. All closing goes through <see cref="Close"/>:
-/// the pump writes the close frame after the queued frames, the receive loop waits for the client's.
+/// One client socket: one receive loop that handles requests in order, and a bounded <see cref="OutboundQueue"/>
+/// whose pump runs only while frames wait, so that a slow client never blocks a grain or another client. All closing
+/// goes through <see cref="Close"/>: the queue sends the close frame after the queued frames, the receive loop waits
+/// for the client's.
 /// </summary>
-public sealed class WebSocketSession : IClientConnection
+public sealed class WebSocketSession : IClientConnection, IOutboundWriter
 {
     private const int InitialReceiveBytes = 4096;
 
-    // The outbound queue and its pump, all under _queueLock. The oldest frame waits in _head, the rest in _queue:
-    // a socket that gets one frame at a time (nearly all of them) never makes the queue's array.
-    private readonly Lock _queueLock = new();
-    private readonly Queue<OutboundFrame> _queue = new();
-    private OutboundFrame _head;
-    private bool _hasHead;
-    private WebSocket? _socket;
-    private bool _pumping;
-    private bool _completed;
-    private bool _sendsEnded;
-    private TaskCompletionSource? _room;
-    private TaskCompletionSource? _sendsEndedSignal;
-
-    private SemaphoreSlim? _replaySlots;
-    private readonly SocketOptions _options;
+    private readonly OutboundQueue _outbound;
     private readonly SwitchboardMetrics _metrics;
     private readonly ILogger _logger;
+    private readonly SocketOptions _options;
     private readonly CancellationTokenSource _aborted = new();
+    private WebSocket? _socket;
     private int _closing;
     private WebSocketCloseStatus _closeStatus = WebSocketCloseStatus.NormalClosure;
     private string _closeReason = string.Empty;
-    private bool _discardQueued;
 
     public WebSocketSession(ConnectionId id, Caller caller, SocketOptions options, SwitchboardMetrics metrics, ILogger logger)
     {
@@ -47,6 +34,7 @@ public sealed class WebSocketSession : IClientConnection
         _options = options;
         _metrics = metrics;
         _logger = logger;
+        _outbound = new OutboundQueue(options.OutboundQueueCapacity, this);
     }
 
     public ConnectionId Id { get; }
@@ -58,7 +46,7 @@ public sealed class WebSocketSession : IClientConnection
     /// <summary>True once a close has been started, by either side.</summary>
     public bool IsClosing => Volatile.Read(ref _closing) != 0;
 
-    public bool TrySend(ReadOnlyMemory<byte> frame) => TryQueue(new OutboundFrame(frame, Replay: false));
+    public bool TrySend(ReadOnlyMemory<byte> frame) => _outbound.TryEnqueue(frame) || Overflowed();
 
     /// <summary>
     /// Queues a frame of a <c>resume</c> replay, waiting while replayed frames take half the queue: a replay
@@ -74,58 +62,17 @@ public sealed class WebSocketSession : IClientConnection
 
         try
         {
-            await ReplaySlots.WaitAsync(_aborted.Token);
+            if (await _outbound.EnqueueReplayAsync(frame, _aborted.Token))
+            {
+                return true;
+            }
         }
         catch (Exception exception) when (exception is OperationCanceledException or ObjectDisposedException)
         {
             return false;
         }
 
-        if (TryQueue(new OutboundFrame(frame, Replay: true)))
-        {
-            return true;
-        }
-
-        ReplaySlots.Release();
-        return false;
-    }
-
-    /// <summary>Made on the first <c>resume</c>: most sockets never replay, and an idle socket should cost little.</summary>
-    private SemaphoreSlim ReplaySlots =>
-        Volatile.Read(ref _replaySlots) ?? LazyInitializer.EnsureInitialized(ref _replaySlots, () => new SemaphoreSlim(Math.Max(1, _options.OutboundQueueCapacity / 2)));
-
-    private bool TryQueue(OutboundFrame frame)
-    {
-        var queued = false;
-        var runPump = false;
-        lock (_queueLock)
-        {
-            if (_completed)
-            {
-                return false;
-            }
-
-            if (QueuedCount < _options.OutboundQueueCapacity)
-            {
-                runPump = Enqueue(frame);
-                queued = true;
-            }
-        }
-
-        if (queued)
-        {
-            RunPump(runPump);
-            return true;
-        }
-
-        if (!IsClosing)
-        {
-            _metrics.QueueOverflow();
-            ConnectionLog.TooSlow(_logger, Id.Value, User.Value);
-            Close((WebSocketCloseStatus)CloseCodes.TooSlow, "too slow: reconnect and resume", discardQueued: true);
-        }
-
-        return false;
+        return Overflowed();
     }
 
     /// <summary>
@@ -134,39 +81,14 @@ public sealed class WebSocketSession : IClientConnection
     /// </summary>
     public async ValueTask<bool> SendReplyAsync(ReadOnlyMemory<byte> frame)
     {
-        var reply = new OutboundFrame(frame, Replay: false);
-        bool runPump;
-        while (true)
+        try
         {
-            Task room;
-            lock (_queueLock)
-            {
-                if (_completed)
-                {
-                    return false;
-                }
-
-                if (QueuedCount < _options.OutboundQueueCapacity)
-                {
-                    runPump = Enqueue(reply);
-                    break;
-                }
-
-                room = (_room ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
-            }
-
-            try
-            {
-                await room.WaitAsync(_aborted.Token);
-            }
-            catch (Exception exception) when (exception is OperationCanceledException or ObjectDisposedException)
-            {
-                return false;
-            }
+            return await _outbound.EnqueueAsync(frame, _aborted.Token);
         }
-
-        RunPump(runPump);
-        return true;
+        catch (Exception exception) when (exception is OperationCanceledException or ObjectDisposedException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Starts closing with <paramref name="status"/>: queued frames are sent first unless <paramref name="discardQueued"/>.</summary>
@@ -179,18 +101,7 @@ public sealed class WebSocketSession : IClientConnection
 
         _closeStatus = status;
         _closeReason = reason;
-        var runPump = false;
-        lock (_queueLock)
-        {
-            _discardQueued = discardQueued;
-            _completed = true;
-            WakeReplyWaiter();
-
-            // The close frame is owed: an idle socket needs a pump to write it.
-            runPump = TakePump();
-        }
-
-        RunPump(runPump);
+        _outbound.Complete(discardQueued);
 
         // A client that never answers the close frame does not keep the socket (or a drain) waiting.
         _aborted.CancelAfter(_options.CloseTimeout + TimeSpan.FromMilliseconds(100));
@@ -201,15 +112,8 @@ public sealed class WebSocketSession : IClientConnection
     {
         // The request's abort ends the session too: one token for both loops, without a linked source per socket.
         var requestAborted = cancellationToken.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), _aborted);
-        var runPump = false;
-        lock (_queueLock)
-        {
-            // Frames queued before the socket was accepted (the welcome), or a close that came first.
-            _socket = socket;
-            runPump = (QueuedCount > 0 || _completed) && TakePump();
-        }
-
-        RunPump(runPump);
+        _socket = socket;
+        _outbound.Start();
 
         try
         {
@@ -228,14 +132,8 @@ public sealed class WebSocketSession : IClientConnection
         {
             Close(_closeStatus, _closeReason);
 
-            // Once closing, no new pump starts: the last one writes the close frame (or has failed).
-            Task sending;
-            lock (_queueLock)
-            {
-                sending = _sendsEnded ? Task.CompletedTask : (_sendsEndedSignal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
-            }
-
-            await sending;
+            // Once closing, no new pump starts: the last one sends the close frame (or has failed).
+            await _outbound.Completion;
 
             // The receive loop is gone (an error ended it): wait, bounded by the close timer, for the client's close frame.
             if (socket.State == WebSocketState.CloseSent)
@@ -351,142 +249,39 @@ public sealed class WebSocketSession : IClientConnection
     }
 
     /// <summary>
-    /// Queues a frame; the caller holds <see cref="_queueLock"/>. True when no pump is sending: the caller then
-    /// runs one (<see cref="RunPump"/>) once it has left the lock.
+    /// A live frame found the queue full: a client that reads this slowly falls ever further behind, so it is
+    /// closed to reconnect and resume (its queued frames dropped: resume repairs them).
     /// </summary>
-    private bool Enqueue(OutboundFrame frame)
+    private bool Overflowed()
     {
-        if (!_hasHead && _queue.Count == 0)
+        if (!IsClosing)
         {
-            _head = frame;
-            _hasHead = true;
-        }
-        else
-        {
-            _queue.Enqueue(frame);
+            _metrics.QueueOverflow();
+            ConnectionLog.TooSlow(_logger, Id.Value, User.Value);
+            Close((WebSocketCloseStatus)CloseCodes.TooSlow, "too slow: reconnect and resume", discardQueued: true);
         }
 
-        return TakePump();
+        return false;
     }
 
-    /// <summary>Frames waiting; the caller holds <see cref="_queueLock"/>.</summary>
-    private int QueuedCount => _queue.Count + (_hasHead ? 1 : 0);
+    ValueTask IOutboundWriter.SendAsync(ReadOnlyMemory<byte> frame) =>
+        _socket!.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, _aborted.Token);
 
-    /// <summary>Takes the oldest waiting frame; the caller holds <see cref="_queueLock"/>.</summary>
-    private bool TryDequeue(out OutboundFrame frame)
+    void IOutboundWriter.Sent() => _metrics.FrameSent();
+
+    ValueTask IOutboundWriter.CloseAsync() =>
+        _socket!.State is WebSocketState.Open or WebSocketState.CloseReceived
+            ? new ValueTask(_socket.CloseOutputAsync(_closeStatus, _closeReason, _aborted.Token))
+            : default;
+
+    void IOutboundWriter.Failed(Exception exception)
     {
-        if (_hasHead)
-        {
-            frame = _head;
-            _head = default;
-            _hasHead = false;
-            return true;
-        }
-
-        return _queue.TryDequeue(out frame);
-    }
-
-    /// <summary>Claims the one pump when none is running and there is a socket; the caller holds <see cref="_queueLock"/>.</summary>
-    private bool TakePump()
-    {
-        if (_pumping || _socket is null)
-        {
-            return false;
-        }
-
-        _pumping = true;
-        return true;
-    }
-
-    /// <summary>
-    /// Runs the pump on the caller's thread (a socket's receive loop, the sink, a grain turn) when
-    /// <paramref name="start"/>: the first write starts at once instead of waking another thread. Every await in
-    /// the pump leaves the caller's scheduler, so a grain turn only runs the synchronous start of one write.
-    /// </summary>
-    private void RunPump(bool start)
-    {
-        if (start)
-        {
-            _ = SendPumpAsync();
-        }
-    }
-
-    private void WakeReplyWaiter()
-    {
-        _room?.TrySetResult();
-        _room = null;
-    }
-
-    /// <summary>Sends queued frames in order until the queue is empty; once closing, then writes the close frame.</summary>
-    private async Task SendPumpAsync()
-    {
-        var socket = _socket!;
-        var cancellationToken = _aborted.Token;
-        try
-        {
-            while (true)
-            {
-                OutboundFrame frame;
-                lock (_queueLock)
-                {
-                    if (_discardQueued)
-                    {
-                        _queue.Clear();
-                        _head = default;
-                        _hasHead = false;
-                    }
-
-                    if (!TryDequeue(out frame))
-                    {
-                        if (!_completed)
-                        {
-                            // Idle again: the queue's array goes too.
-                            _pumping = false;
-                            _queue.TrimExcess();
-                            return;
-                        }
-
-                        break;
-                    }
-
-                    WakeReplyWaiter();
-                }
-
-                await socket.SendAsync(frame.Bytes, WebSocketMessageType.Text, endOfMessage: true, cancellationToken).ConfigureAwait(false);
-                _metrics.FrameSent();
-                if (frame.Replay)
-                {
-                    ReplaySlots.Release();
-                }
-            }
-
-            if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
-            {
-                await socket.CloseOutputAsync(_closeStatus, _closeReason, cancellationToken).ConfigureAwait(false);
-            }
-        }
-        catch (Exception exception)
-        {
-            // The pump stays marked as running: nothing more is sent on a broken socket, and the queue fills up.
-            ConnectionLog.SocketError(_logger, Id.Value, exception);
-            _aborted.Cancel();
-        }
-
-        TaskCompletionSource? signal;
-        lock (_queueLock)
-        {
-            _sendsEnded = true;
-            signal = _sendsEndedSignal;
-        }
-
-        signal?.TrySetResult();
+        ConnectionLog.SocketError(_logger, Id.Value, exception);
+        _aborted.Cancel();
     }
 }
 
-/// <summary>A frame waiting to be sent; replayed frames are counted apart so a resume cannot fill the queue.</summary>
-internal readonly record struct OutboundFrame(ReadOnlyMemory<byte> Bytes, bool Replay);
-
-/// <summary>The application close codes of PROTOCOL.md.</summary>
+/// <summary>The application close codes of docs/protocol.md.</summary>
 public static class CloseCodes
 {
     public const int NodeShuttingDown = 1012;
