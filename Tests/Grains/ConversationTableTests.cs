@@ -2,6 +2,7 @@ using Switchboard.Conversations;
 using Switchboard.Grains.Conversations;
 using Switchboard.Identity;
 using Switchboard.Messaging;
+using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Grains;
 
@@ -9,6 +10,7 @@ namespace Switchboard.Tests.Grains;
 /// What an owner remembers of its direct conversations (<see cref="ConversationTable"/>): turns, latest seqs, the
 /// owner's list, and the bound. <see cref="DirectConversationsStateTests"/> drives the same through a log.
 /// </summary>
+[Trait(Category.Name, Category.Fast)]
 public sealed class ConversationTableTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);

@@ -4,6 +4,7 @@ using Switchboard.Connections;
 using Switchboard.Grains.Connections;
 using Switchboard.Identity;
 using Switchboard.Messaging;
+using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Grains;
 
@@ -11,6 +12,7 @@ namespace Switchboard.Tests.Grains;
 /// The silos registered with a user or group grain (<see cref="SiloRegistrations{TRegistration}"/>), without a
 /// cluster: a fake clock and a membership view the test declares silos dead in.
 /// </summary>
+[Trait(Category.Name, Category.Fast)]
 public sealed class SiloRegistrationsTests
 {
     private static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(5);

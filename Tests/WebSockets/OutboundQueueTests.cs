@@ -9,6 +9,7 @@ namespace Switchboard.Tests.WebSockets;
 /// A socket's outbound queue without a socket: a writer that records what is sent, and can hold each send until the
 /// test lets it go, yield on every send, or fail.
 /// </summary>
+[Trait(Category.Name, Category.Fast)]
 public sealed class OutboundQueueTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
