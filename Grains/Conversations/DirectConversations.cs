@@ -15,20 +15,11 @@ namespace Switchboard.Grains.Conversations;
 /// reads the truth back. What the owner remembers per conversation, and the turns of appends to one
 /// conversation (the grain is reentrant), are its <see cref="ConversationTable"/>.
 /// </summary>
-internal sealed class DirectConversations(UserId owner, IMessageLog log, TimeProvider time, SemaphoreSlim? listLoads = null)
+internal sealed class DirectConversations(UserId owner, IMessageLog log, TimeProvider time, ConversationListLoads listLoads)
 {
-    /// <summary>Owners on one silo reading their list of conversations at once; others read a first conversation's seq alone.</summary>
-    public const int ConcurrentListLoads = 4;
-
     /// <summary>Conversations remembered with their latest seq; past this, idle ones are dropped and read back when next used.</summary>
     public const int Capacity = 10_000;
 
-    // Per silo (process): when many owners activate together (a cold start: the database's cache empty, every user
-    // sending), a list is a long read, and many at once hold the log up while every send times out. Past the cap, a
-    // first send reads its one conversation's seq and a later one tries the list again.
-    private static readonly SemaphoreSlim SiloListLoads = new(ConcurrentListLoads, ConcurrentListLoads);
-
-    private readonly SemaphoreSlim _listLoads = listLoads ?? SiloListLoads;
     private readonly ConversationTable _table = new(Capacity);
     private Task? _load;
     private bool _loaded;
@@ -94,7 +85,7 @@ internal sealed class DirectConversations(UserId owner, IMessageLog log, TimePro
     {
         if (_table.IsUnresolved(conversation) && !_loaded)
         {
-            if (_load is null && _listLoads.Wait(0))
+            if (_load is null && listLoads.TryEnter())
             {
                 _load = LoadReleasingAsync();
             }
@@ -135,7 +126,7 @@ internal sealed class DirectConversations(UserId owner, IMessageLog log, TimePro
         }
         finally
         {
-            _listLoads.Release();
+            listLoads.Exit();
         }
     }
 }

@@ -28,6 +28,7 @@ namespace Switchboard.Grains.Users;
 internal sealed partial class UserGrain(
     [PersistentState("user", StorageNames.Grains)] IPersistentState<UserState> state,
     IMessageLog log,
+    ConversationListLoads listLoads,
     TimeProvider time,
     IOptions<RoutingOptions> options,
     ISiloStatusOracle membership,
@@ -297,7 +298,7 @@ internal sealed partial class UserGrain(
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<StoredMessage> AppendOwnedAsync(ConversationId conversation, SendCommand command)
     {
-        _directConversations ??= new DirectConversations(Id, log, time);
+        _directConversations ??= new DirectConversations(Id, log, time, listLoads);
         var message = await _directConversations.AppendAsync(conversation, command);
         var delivery = new Delivery(conversation, message.Seq, message.From, command.Origin, MessageFrame.Serialize(message));
         if (command.To.User == Id)

@@ -32,7 +32,7 @@ public static class OrleansHosting
         services.AddOptions<RoutingOptions>().BindConfiguration(RoutingOptions.SectionName).ValidateDataAnnotations()
             .Validate(o => o.RegistrationLifetime > o.RenewalPeriod * 2, $"{RoutingOptions.SectionName}:RegistrationLifetime must exceed twice RenewalPeriod.")
             .ValidateOnStart();
-        services.TryAddSingleton(TimeProvider.System);
+        services.AddSwitchboardGrains();
         services.AddSwitchboardConnections();
         services.AddSingleton<ConversationReader>();
 
@@ -71,8 +71,7 @@ public static class OrleansHosting
     {
         siloBuilder.AddMemoryGrainStorage(StorageNames.Grains);
         siloBuilder.Services.AddSingleton(log);
-        siloBuilder.Services.TryAddSingleton(TimeProvider.System);
-        siloBuilder.Services.AddOptions<RoutingOptions>();
+        siloBuilder.Services.AddSwitchboardGrains();
         siloBuilder.Services.AddSwitchboardConnections();
         return siloBuilder;
     }

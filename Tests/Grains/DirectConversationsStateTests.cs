@@ -26,7 +26,7 @@ public sealed class DirectConversationsStateTests
     public async Task Past_its_capacity_an_owner_drops_the_least_recently_used_conversations_and_reads_their_seq_back()
     {
         var log = new ProbedLog();
-        var conversations = new DirectConversations(Owner, log, TimeProvider.System);
+        var conversations = new DirectConversations(Owner, log, TimeProvider.System, new ConversationListLoads());
         var others = Enumerable.Range(0, DirectConversations.Capacity + 50).Select(i => $"p{i}").ToList();
         foreach (var other in others)
         {
@@ -50,7 +50,7 @@ public sealed class DirectConversationsStateTests
     public async Task Appends_to_one_conversation_take_turns_in_order_while_other_conversations_go_ahead()
     {
         var log = new ProbedLog { Hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };
-        var conversations = new DirectConversations(Owner, log, TimeProvider.System);
+        var conversations = new DirectConversations(Owner, log, TimeProvider.System, new ConversationListLoads());
 
         var first = conversations.AppendAsync(With("alice"), Command("alice", "a1")).AsTask();
         var queued = Enumerable.Range(2, 4).Select(i => conversations.AppendAsync(With("alice"), Command("alice", $"a{i}")).AsTask()).ToList();
@@ -73,7 +73,7 @@ public sealed class DirectConversationsStateTests
     public async Task After_a_write_whose_outcome_is_unknown_the_next_append_reads_the_seq_back()
     {
         var log = new ProbedLog();
-        var conversations = new DirectConversations(Owner, log, TimeProvider.System);
+        var conversations = new DirectConversations(Owner, log, TimeProvider.System, new ConversationListLoads());
         Assert.Equal(1, (await conversations.AppendAsync(With("carol"), Command("carol", "c1"))).Seq);
 
         // The write landed but its answer was lost.
@@ -89,7 +89,7 @@ public sealed class DirectConversationsStateTests
     public async Task A_refused_duplicate_leaves_its_seq_free()
     {
         var log = new ProbedLog();
-        var conversations = new DirectConversations(Owner, log, TimeProvider.System);
+        var conversations = new DirectConversations(Owner, log, TimeProvider.System, new ConversationListLoads());
         Assert.Equal(1, (await conversations.AppendAsync(With("dave"), Command("dave", "d1"))).Seq);
 
         await Assert.ThrowsAsync<DuplicateRequestException>(async () => await conversations.AppendAsync(With("dave"), Command("dave", "d1")));
@@ -101,7 +101,7 @@ public sealed class DirectConversationsStateTests
     public async Task With_every_list_slot_taken_a_first_send_reads_its_seq_alone_instead_of_waiting()
     {
         var log = new ProbedLog { HoldList = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };
-        using var slots = new SemaphoreSlim(1, 1);
+        var slots = new ConversationListLoads(1);
         var first = new DirectConversations(Owner, log, TimeProvider.System, slots);
         var waiting = first.AppendAsync(With("alice"), Command("alice", "a1")).AsTask();
         await Wait.UntilAsync(() => Task.FromResult(log.ListCalls == 1), "the first owner reads its list (held)");
@@ -119,7 +119,7 @@ public sealed class DirectConversationsStateTests
         log.HoldList.SetResult();
         Assert.Equal(1, (await waiting).Seq);
         Assert.Equal(1, log.LatestReads);
-        Assert.Equal(1, slots.CurrentCount);
+        Assert.Equal(1, slots.Free);
     }
 
     [Fact]

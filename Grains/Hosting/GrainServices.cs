@@ -1,0 +1,17 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Switchboard.Grains.Conversations;
+
+namespace Switchboard.Grains.Hosting;
+
+public static class GrainServices
+{
+    /// <summary>What the grains take from the silo's container besides the message log and grain storage.</summary>
+    public static IServiceCollection AddSwitchboardGrains(this IServiceCollection services)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddOptions<RoutingOptions>();
+        services.TryAddSingleton<ConversationListLoads>();
+        return services;
+    }
+}
