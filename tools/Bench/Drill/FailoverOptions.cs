@@ -69,32 +69,23 @@ internal sealed class FailoverOptions
         }
 
         var options = new FailoverOptions { Target = LoadOptions.ParseTarget(args[0]) };
-        for (var i = 1; i < args.Count; i++)
+        var option = new OptionCursor(args, 1);
+        while (option.MoveNext())
         {
-            var name = args[i];
-            string Value()
-            {
-                if (i + 1 >= args.Count)
-                {
-                    throw new UsageException($"{name} needs a value");
-                }
-
-                return args[++i];
-            }
-
+            var name = option.Name;
             switch (name)
             {
                 case "--kill-pid":
-                    options.KillPid = LoadOptions.PositiveInt(name, Value());
+                    options.KillPid = LoadOptions.PositiveInt(name, option.Value());
                     break;
                 case "--kill-node":
-                    options.KillNode = Value();
+                    options.KillNode = option.Value();
                     break;
                 case "--insecure":
                     options.Insecure = true;
                     break;
                 case "--clients":
-                    options.Clients = LoadOptions.PositiveInt(name, Value());
+                    options.Clients = LoadOptions.PositiveInt(name, option.Value());
                     if (options.Clients < 2)
                     {
                         throw new UsageException("--clients must be at least 2 (a sender and a recipient)");
@@ -102,30 +93,28 @@ internal sealed class FailoverOptions
 
                     break;
                 case "--rate":
-                    options.Rate = LoadOptions.Number(name, Value());
+                    options.Rate = LoadOptions.Number(name, option.Value());
                     break;
                 case "--before":
-                    options.Before = LoadOptions.Number(name, Value());
+                    options.Before = LoadOptions.Number(name, option.Value());
                     break;
                 case "--after":
-                    options.After = LoadOptions.Number(name, Value());
+                    options.After = LoadOptions.Number(name, option.Value());
                     break;
                 case "--settle":
-                    options.Settle = LoadOptions.Number(name, Value());
+                    options.Settle = LoadOptions.Number(name, option.Value());
                     break;
                 case "--ack-timeout":
-                    options.AckTimeout = LoadOptions.Number(name, Value());
+                    options.AckTimeout = LoadOptions.Number(name, option.Value());
                     break;
                 case "--seed":
-                    options.Seed = int.TryParse(Value(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var seed)
-                        ? seed
-                        : throw new UsageException($"--seed expects an integer, not '{args[i]}'");
+                    options.Seed = LoadOptions.Integer(name, option.Value());
                     break;
                 case "--out":
-                    options.Out = Value();
+                    options.Out = option.Value();
                     break;
                 case "--control":
-                    options.Control = Value() is "no-resume" or "new-id-retries" ? args[i] : throw new UsageException($"--control: no-resume or new-id-retries, not '{args[i]}'");
+                    options.Control = option.Value() is "no-resume" or "new-id-retries" ? option.Last : throw new UsageException($"--control: no-resume or new-id-retries, not '{option.Last}'");
                     break;
                 default:
                     throw new UsageException($"unknown option '{name}'");

@@ -100,23 +100,14 @@ internal sealed class LoadOptions
     public static LoadOptions Parse(string workload, IReadOnlyList<string> args)
     {
         var options = new LoadOptions { Workload = workload };
-        for (var i = 0; i < args.Count; i++)
+        var option = new OptionCursor(args, 0);
+        while (option.MoveNext())
         {
-            var name = args[i];
-            string Value()
-            {
-                if (i + 1 >= args.Count)
-                {
-                    throw new UsageException($"{name} needs a value");
-                }
-
-                return args[++i];
-            }
-
+            var name = option.Name;
             switch (name)
             {
                 case "--targets":
-                    foreach (var target in Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                    foreach (var target in option.Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
                     {
                         options.Targets.Add(ParseTarget(target));
                     }
@@ -126,28 +117,28 @@ internal sealed class LoadOptions
                     options.Insecure = true;
                     break;
                 case "--clients":
-                    options.Clients = PositiveInt(name, Value());
+                    options.Clients = PositiveInt(name, option.Value());
                     break;
                 case "--duration":
-                    options.Duration = Number(name, Value());
+                    options.Duration = Number(name, option.Value());
                     break;
                 case "--warmup":
-                    options.Warmup = Number(name, Value(), allowZero: true);
+                    options.Warmup = Number(name, option.Value(), allowZero: true);
                     break;
                 case "--grace":
-                    options.Grace = Number(name, Value(), allowZero: true);
+                    options.Grace = Number(name, option.Value(), allowZero: true);
                     break;
                 case "--max-p99":
-                    options.MaxP99 = Number(name, Value());
+                    options.MaxP99 = Number(name, option.Value());
                     break;
                 case "--rate":
-                    options.Rate = Number(name, Value());
+                    options.Rate = Number(name, option.Value());
                     break;
                 case "--groups":
-                    options.Groups = PositiveInt(name, Value());
+                    options.Groups = PositiveInt(name, option.Value());
                     break;
                 case "--members":
-                    options.Members = PositiveInt(name, Value());
+                    options.Members = PositiveInt(name, option.Value());
                     if (options.Members < 2)
                     {
                         throw new UsageException("--members must be at least 2 (a sender and a recipient)");
@@ -155,31 +146,31 @@ internal sealed class LoadOptions
 
                     break;
                 case "--group-rate":
-                    options.GroupRate = Number(name, Value());
+                    options.GroupRate = Number(name, option.Value());
                     break;
                 case "--steps":
-                    options.Steps = [.. Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => Number(name, s))];
+                    options.Steps = [.. option.Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => Number(name, s))];
                     break;
                 case "--step-duration":
-                    options.StepDuration = Number(name, Value());
+                    options.StepDuration = Number(name, option.Value());
                     break;
                 case "--p99-limit-ms":
-                    options.P99LimitMs = Number(name, Value());
+                    options.P99LimitMs = Number(name, option.Value());
                     break;
                 case "--min-delivered":
-                    options.MinDelivered = Number(name, Value(), allowZero: true);
+                    options.MinDelivered = Number(name, option.Value(), allowZero: true);
                     break;
                 case "--chunks":
-                    options.Chunks = PositiveInt(name, Value());
+                    options.Chunks = PositiveInt(name, option.Value());
                     break;
                 case "--settle":
-                    options.Settle = Number(name, Value(), allowZero: true);
+                    options.Settle = Number(name, option.Value(), allowZero: true);
                     break;
                 case "--connect-parallel":
-                    options.ConnectParallel = PositiveInt(name, Value());
+                    options.ConnectParallel = PositiveInt(name, option.Value());
                     break;
                 case "--server-pids":
-                    foreach (var pair in Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                    foreach (var pair in option.Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
                     {
                         var parts = pair.Split('=', 2);
                         if (parts.Length != 2 || parts[0].Length == 0 || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
@@ -195,16 +186,16 @@ internal sealed class LoadOptions
                     options.Discover = true;
                     break;
                 case "--cluster-script":
-                    options.ClusterScript = Value();
+                    options.ClusterScript = option.Value();
                     break;
                 case "--out":
-                    options.Out = Value();
+                    options.Out = option.Value();
                     break;
                 case "--label":
-                    options.Label = Value();
+                    options.Label = option.Value();
                     break;
                 case "--seed":
-                    options.Seed = int.Parse(Value(), CultureInfo.InvariantCulture);
+                    options.Seed = Integer(name, option.Value());
                     break;
                 default:
                     throw new UsageException($"unknown option '{name}'");
@@ -240,4 +231,9 @@ internal sealed class LoadOptions
         double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && (d > 0 || (allowZero && d == 0)) && double.IsFinite(d)
             ? d
             : throw new UsageException($"{name} expects a {(allowZero ? "non-negative" : "positive")} number, not '{value}'");
+
+    internal static int Integer(string name, string value) =>
+        int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n)
+            ? n
+            : throw new UsageException($"{name} expects an integer, not '{value}'");
 }
