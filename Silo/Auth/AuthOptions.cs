@@ -21,7 +21,10 @@ public sealed class AuthOptions
     [Required]
     public string Audience { get; set; } = "switchboard";
 
-    /// <summary>Serves <c>POST /api/dev/token</c>. On in the embedded default; off in production.</summary>
+    /// <summary>
+    /// Serves <c>POST /api/dev/token</c>, which mints any token for anyone. Default off; the embedded default turns it on
+    /// in the Development environment (<c>appsettings.Development.json</c>). Refused at start in Production.
+    /// </summary>
     public bool DevTokens { get; set; }
 
     /// <summary>Lifetime of dev tokens. Default 12 h.</summary>

@@ -23,6 +23,8 @@ public static class AuthenticationSetup
                 $"{AuthOptions.SectionName}:SigningKey is required when dev tokens are off (set it, e.g. Switchboard__Auth__SigningKey, to 32+ random characters shared by every silo).")
             .Validate(o => string.IsNullOrEmpty(o.SigningKey) || Encoding.UTF8.GetByteCount(o.SigningKey) >= 32,
                 $"{AuthOptions.SectionName}:SigningKey must be at least 32 bytes.")
+            .Validate<IHostEnvironment>((o, environment) => !(o.DevTokens && environment.IsProduction()),
+                $"{AuthOptions.SectionName}:DevTokens is on and the environment is Production: POST /api/dev/token would mint an admin token for anyone. Turn it off, or run with ASPNETCORE_ENVIRONMENT set to Development or another non-Production name.")
             .ValidateOnStart();
         services.AddSingleton<TokenService>();
 
