@@ -1,4 +1,3 @@
-using System.Text;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Options;
@@ -19,10 +18,6 @@ public static class AuthenticationSetup
         services.AddOptions<AuthOptions>()
             .BindConfiguration(AuthOptions.SectionName)
             .ValidateDataAnnotations()
-            .Validate(o => o.DevTokens || !string.IsNullOrEmpty(o.SigningKey),
-                $"{AuthOptions.SectionName}:SigningKey is required when dev tokens are off (set it, e.g. Switchboard__Auth__SigningKey, to 32+ random characters shared by every silo).")
-            .Validate(o => string.IsNullOrEmpty(o.SigningKey) || Encoding.UTF8.GetByteCount(o.SigningKey) >= 32,
-                $"{AuthOptions.SectionName}:SigningKey must be at least 32 bytes.")
             .Validate<IHostEnvironment>((o, environment) => !(o.DevTokens && environment.IsProduction()),
                 $"{AuthOptions.SectionName}:DevTokens is on and the environment is Production: POST /api/dev/token would mint an admin token for anyone. Turn it off, or run with ASPNETCORE_ENVIRONMENT set to Development or another non-Production name.")
             .ValidateOnStart();
@@ -37,6 +32,11 @@ public static class AuthenticationSetup
                 // Nothing reads the token back from the authentication properties (GetTokenAsync), and a socket would keep it.
                 options.SaveToken = false;
                 options.TokenValidationParameters = tokens.ValidationParameters;
+
+                // The handler the socket path validates with: one set of rules (lifetime, claim shapes) for REST,
+                // the dashboard and /ws.
+                options.TokenHandlers.Clear();
+                options.TokenHandlers.Add(tokens.Handler);
                 options.Events = new JwtBearerEvents
                 {
                     OnMessageReceived = ReadBrowserToken,

@@ -17,8 +17,11 @@ namespace Switchboard.Tests.Infrastructure;
 /// </summary>
 public sealed class SiloHostFactory : WebApplicationFactory<SiloProgram>
 {
-    /// <summary>The key tests sign tokens with; a conformance run against a cluster passes that cluster's key (see <see cref="TestTargets"/>).</summary>
-    public static string SigningKey => TestTargets.SigningKey ?? "switchboard-tests-signing-key-0123456789abcdef";
+    /// <summary>
+    /// The key tests sign tokens with: 32 random bytes as hex, as the local cluster makes its key (a silo refuses a
+    /// key that does not look random). A conformance run against a cluster passes that cluster's key (see <see cref="TestTargets"/>).
+    /// </summary>
+    public static string SigningKey => TestTargets.SigningKey ?? "3f859d1438214f141af2f804eaa8b81240d225cfb190b14084cfacb681c7daef";
 
     /// <summary>Not Production (which refuses dev tokens) and not Development (which changes error pages and DI checks).</summary>
     public const string TestEnvironment = "Tests";
