@@ -12,6 +12,7 @@ public static class AuthenticationSetup
 {
     public const string AdminPolicy = "admin";
     private const string DashboardCookie = "sb_dashboard";
+    private const string ForwardedProto = "X-Forwarded-Proto";
 
     public static IServiceCollection AddSwitchboardAuthentication(this IServiceCollection services)
     {
@@ -47,6 +48,7 @@ public static class AuthenticationSetup
                     {
                         context.Principal = TokenClaims.KeepProtocolClaims(context.Principal!);
                         context.Properties = new AuthenticationProperties();
+                        KeepDashboardToken(context);
                         return Task.CompletedTask;
                     },
                     OnChallenge = async context =>
@@ -65,8 +67,8 @@ public static class AuthenticationSetup
 
     /// <summary>
     /// Browsers cannot set headers on a WebSocket or a page load: the dashboard takes <c>access_token</c> once from
-    /// the query and keeps it in an HttpOnly cookie for its own requests. (<c>/ws</c> reads its token itself, see
-    /// <c>WebSocketEndpoint</c>.)
+    /// the query, and once it is validated keeps it in a cookie for its own requests (<see cref="KeepDashboardToken"/>).
+    /// (<c>/ws</c> reads its token itself, see <c>WebSocketEndpoint</c>.)
     /// </summary>
     private static Task ReadBrowserToken(MessageReceivedContext context)
     {
@@ -82,13 +84,7 @@ public static class AuthenticationSetup
             if (fromQuery.Length > 0)
             {
                 context.Token = fromQuery;
-                context.Response.Cookies.Append(DashboardCookie, fromQuery, new CookieOptions
-                {
-                    HttpOnly = true,
-                    SameSite = SameSiteMode.Strict,
-                    Secure = request.IsHttps,
-                    Path = "/dashboard",
-                });
+                context.HttpContext.Items[DashboardCookie] = fromQuery;
             }
             else if (request.Cookies.TryGetValue(DashboardCookie, out var fromCookie))
             {
@@ -97,5 +93,35 @@ public static class AuthenticationSetup
         }
 
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// A dashboard token that came in the query, now validated, goes into the cookie: never one that failed. HttpOnly
+    /// (no script reads it), SameSite=Strict (no other site sends it), and Secure whenever the client's scheme is
+    /// https, also behind a gateway whose forwarded headers this silo does not trust (it only makes the cookie stricter).
+    /// </summary>
+    private static void KeepDashboardToken(TokenValidatedContext context)
+    {
+        if (context.HttpContext.Items[DashboardCookie] is not string token)
+        {
+            return;
+        }
+
+        var request = context.Request;
+        context.Response.Cookies.Append(DashboardCookie, token, new CookieOptions
+        {
+            HttpOnly = true,
+            SameSite = SameSiteMode.Strict,
+            Secure = request.IsHttps || OriginalSchemeIsHttps(request),
+            Path = "/dashboard",
+        });
+    }
+
+    /// <summary>The client's scheme as the first proxy recorded it (the first entry of <c>X-Forwarded-Proto</c>).</summary>
+    private static bool OriginalSchemeIsHttps(HttpRequest request)
+    {
+        var forwarded = request.Headers[ForwardedProto].ToString();
+        var first = forwarded.AsSpan(0, forwarded.IndexOf(',') is >= 0 and var comma ? comma : forwarded.Length).Trim();
+        return first.Equals("https", StringComparison.OrdinalIgnoreCase);
     }
 }
