@@ -32,6 +32,12 @@ public sealed class GatewayHostOptions : IValidatableObject
     /// <summary>Origins allowed to open sockets at <c>/ws</c> (exact match). Empty allows any; requests without Origin are always allowed.</summary>
     public string[] AllowedOrigins { get; set; } = [];
 
+    /// <summary>
+    /// Proxies <c>/api/dev/**</c> (the silos' dev tokens) to the silos. Default false: the gateway answers 404 itself,
+    /// so a silo with dev tokens on is never reachable through the front door by accident. The local cluster turns it on.
+    /// </summary>
+    public bool RouteDevTokens { get; set; }
+
     /// <summary>How long a proxied request or WebSocket may stay idle before it is cut. Default 100 s (YARP's); silo keep-alives must be well under it.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan ActivityTimeout { get; set; } = TimeSpan.FromSeconds(100);

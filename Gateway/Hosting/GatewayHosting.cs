@@ -87,6 +87,11 @@ public static class GatewayHosting
 
         app.UseExceptionHandler();
         app.MapHealthEndpoints();
+        if (!app.Services.GetRequiredService<IOptions<GatewayHostOptions>>().Value.RouteDevTokens)
+        {
+            // More specific than the /api catch-all, so it wins: dev tokens never pass the front door unless configured.
+            app.Map(GatewayRoutes.DevTokensPath, context => Problems.Write(context, ProtocolError.NotFound, "Dev tokens are not served here."));
+        }
 
         var origins = app.Services.GetRequiredService<OriginPolicy>();
         var sockets = app.Services.GetRequiredService<ProxiedSockets>();

@@ -17,13 +17,17 @@ public static class GatewayRoutes
     /// <summary>The route of the WebSocket endpoint (the Origin allow list applies to it).</summary>
     public const string SocketRouteId = "ws";
 
+    /// <summary>The silos' dev token endpoints, proxied only when <see cref="GatewayHostOptions.RouteDevTokens"/> is on.</summary>
+    public const string DevTokensPath = "/api/dev/{**rest}";
+
     public static IReadOnlyList<RouteConfig> Routes { get; } =
     [
         // The protocol's socket: upgraded over HTTP/1.1, or HTTP/2 extended CONNECT (YARP turns that into an
         // HTTP/1.1 upgrade to the silo).
         new RouteConfig { RouteId = SocketRouteId, ClusterId = ClusterId, Match = new RouteMatch { Path = "/ws" } },
 
-        // REST: messages, groups, users, history, dev tokens, the cluster directory.
+        // REST: messages, groups, users, history, the cluster directory; dev tokens only when configured (the
+        // gateway answers DevTokensPath itself otherwise, see GatewayHosting).
         new RouteConfig { RouteId = "api", ClusterId = ClusterId, Match = new RouteMatch { Path = "/api/{**rest}" } },
 
         // The Orleans Dashboard (admin tokens only; the silo enforces it). The catch-all also matches /dashboard.

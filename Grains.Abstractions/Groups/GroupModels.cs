@@ -70,12 +70,23 @@ public static class GroupNames
     }
 }
 
+/// <summary>Who may read a group's conversation and see its members: the one rule the grain and the API share.</summary>
+public static class GroupReaders
+{
+    /// <summary>Anyone reads an open group; <c>members</c> and <c>announce</c> groups are read by their members only.</summary>
+    public static bool MayRead(GroupPolicy policy, bool isMember) => policy == GroupPolicy.Open || isMember;
+}
+
 /// <summary>A group as <c>GET /api/groups/{id}</c> shows it.</summary>
 [GenerateSerializer, Immutable, Alias("sb.GroupInfo")]
 public sealed record GroupInfo(
     [property: Id(0)] GroupId Id,
     [property: Id(1)] GroupPolicy Policy,
-    [property: Id(2)] ImmutableArray<GroupMember> Members);
+    [property: Id(2)] ImmutableArray<GroupMember> Members)
+{
+    /// <summary>Whether <paramref name="user"/> may read the group (<see cref="GroupReaders.MayRead"/>).</summary>
+    public bool MayRead(UserId user) => GroupReaders.MayRead(Policy, Members.Any(m => m.User == user));
+}
 
 /// <summary>A member and its role.</summary>
 [GenerateSerializer, Immutable, Alias("sb.GroupMember")]

@@ -167,7 +167,7 @@ internal sealed partial class GroupGrain(
     public Task AuthorizeReadAsync(Caller caller)
     {
         EnsureExists();
-        if (state.State.Policy != GroupPolicy.Open && !state.State.Members.ContainsKey(caller.User.Value))
+        if (!GroupReaders.MayRead(state.State.Policy, state.State.Members.ContainsKey(caller.User.Value)))
         {
             throw SwitchboardException.Forbidden($"Only members read {Id}.");
         }

@@ -1,4 +1,3 @@
-using System.Text;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Options;
@@ -13,16 +12,15 @@ public static class AuthenticationSetup
 {
     public const string AdminPolicy = "admin";
     private const string DashboardCookie = "sb_dashboard";
+    private const string ForwardedProto = "X-Forwarded-Proto";
 
     public static IServiceCollection AddSwitchboardAuthentication(this IServiceCollection services)
     {
         services.AddOptions<AuthOptions>()
             .BindConfiguration(AuthOptions.SectionName)
             .ValidateDataAnnotations()
-            .Validate(o => o.DevTokens || !string.IsNullOrEmpty(o.SigningKey),
-                $"{AuthOptions.SectionName}:SigningKey is required when dev tokens are off (set it, e.g. Switchboard__Auth__SigningKey, to 32+ random characters shared by every silo).")
-            .Validate(o => string.IsNullOrEmpty(o.SigningKey) || Encoding.UTF8.GetByteCount(o.SigningKey) >= 32,
-                $"{AuthOptions.SectionName}:SigningKey must be at least 32 bytes.")
+            .Validate<IHostEnvironment>((o, environment) => !(o.DevTokens && environment.IsProduction()),
+                $"{AuthOptions.SectionName}:DevTokens is on and the environment is Production: POST /api/dev/token would mint an admin token for anyone. Turn it off, or run with ASPNETCORE_ENVIRONMENT set to Development or another non-Production name.")
             .ValidateOnStart();
         services.AddSingleton<TokenService>();
 
@@ -35,6 +33,11 @@ public static class AuthenticationSetup
                 // Nothing reads the token back from the authentication properties (GetTokenAsync), and a socket would keep it.
                 options.SaveToken = false;
                 options.TokenValidationParameters = tokens.ValidationParameters;
+
+                // The handler the socket path validates with: one set of rules (lifetime, claim shapes) for REST,
+                // the dashboard and /ws.
+                options.TokenHandlers.Clear();
+                options.TokenHandlers.Add(tokens.Handler);
                 options.Events = new JwtBearerEvents
                 {
                     OnMessageReceived = ReadBrowserToken,
@@ -45,6 +48,7 @@ public static class AuthenticationSetup
                     {
                         context.Principal = TokenClaims.KeepProtocolClaims(context.Principal!);
                         context.Properties = new AuthenticationProperties();
+                        KeepDashboardToken(context);
                         return Task.CompletedTask;
                     },
                     OnChallenge = async context =>
@@ -63,8 +67,8 @@ public static class AuthenticationSetup
 
     /// <summary>
     /// Browsers cannot set headers on a WebSocket or a page load: the dashboard takes <c>access_token</c> once from
-    /// the query and keeps it in an HttpOnly cookie for its own requests. (<c>/ws</c> reads its token itself, see
-    /// <c>WebSocketEndpoint</c>.)
+    /// the query, and once it is validated keeps it in a cookie for its own requests (<see cref="KeepDashboardToken"/>).
+    /// (<c>/ws</c> reads its token itself, see <c>WebSocketEndpoint</c>.)
     /// </summary>
     private static Task ReadBrowserToken(MessageReceivedContext context)
     {
@@ -80,13 +84,7 @@ public static class AuthenticationSetup
             if (fromQuery.Length > 0)
             {
                 context.Token = fromQuery;
-                context.Response.Cookies.Append(DashboardCookie, fromQuery, new CookieOptions
-                {
-                    HttpOnly = true,
-                    SameSite = SameSiteMode.Strict,
-                    Secure = request.IsHttps,
-                    Path = "/dashboard",
-                });
+                context.HttpContext.Items[DashboardCookie] = fromQuery;
             }
             else if (request.Cookies.TryGetValue(DashboardCookie, out var fromCookie))
             {
@@ -95,5 +93,35 @@ public static class AuthenticationSetup
         }
 
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// A dashboard token that came in the query, now validated, goes into the cookie: never one that failed. HttpOnly
+    /// (no script reads it), SameSite=Strict (no other site sends it), and Secure whenever the client's scheme is
+    /// https, also behind a gateway whose forwarded headers this silo does not trust (it only makes the cookie stricter).
+    /// </summary>
+    private static void KeepDashboardToken(TokenValidatedContext context)
+    {
+        if (context.HttpContext.Items[DashboardCookie] is not string token)
+        {
+            return;
+        }
+
+        var request = context.Request;
+        context.Response.Cookies.Append(DashboardCookie, token, new CookieOptions
+        {
+            HttpOnly = true,
+            SameSite = SameSiteMode.Strict,
+            Secure = request.IsHttps || OriginalSchemeIsHttps(request),
+            Path = "/dashboard",
+        });
+    }
+
+    /// <summary>The client's scheme as the first proxy recorded it (the first entry of <c>X-Forwarded-Proto</c>).</summary>
+    private static bool OriginalSchemeIsHttps(HttpRequest request)
+    {
+        var forwarded = request.Headers[ForwardedProto].ToString();
+        var first = forwarded.AsSpan(0, forwarded.IndexOf(',') is >= 0 and var comma ? comma : forwarded.Length).Trim();
+        return first.Equals("https", StringComparison.OrdinalIgnoreCase);
     }
 }

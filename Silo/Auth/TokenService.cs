@@ -23,11 +23,14 @@ public sealed class TokenService
             ? RandomNumberGenerator.GetBytes(32)
             : Encoding.UTF8.GetBytes(_options.SigningKey);
         SigningKey = new SymmetricSecurityKey(key) { KeyId = "switchboard" };
+        Handler = new ProtocolTokenHandler(_options, time) { MapInboundClaims = false };
     }
 
     public SymmetricSecurityKey SigningKey { get; }
 
-    private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
+    /// <summary>The handler every path validates with (the JWT bearer scheme uses it too).</summary>
+    public ProtocolTokenHandler Handler { get; }
+
     private TokenValidationParameters? _validation;
 
     public TokenValidationParameters ValidationParameters => new()
@@ -57,7 +60,7 @@ public sealed class TokenService
             return null;
         }
 
-        var result = await _handler.ValidateTokenAsync(token, _validation ??= ValidationParameters);
+        var result = await Handler.ValidateTokenAsync(token, _validation ??= ValidationParameters);
         if (!result.IsValid || result.SecurityToken is not JsonWebToken jwt)
         {
             return null;

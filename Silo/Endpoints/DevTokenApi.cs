@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Switchboard.Identity;
 using Switchboard.Messaging;
 using Switchboard.Silo.Auth;
+using Switchboard.Silo.Diagnostics;
 
 namespace Switchboard.Silo.Endpoints;
 
@@ -11,8 +12,10 @@ public static class DevTokenApi
 {
     public static IEndpointRouteBuilder MapDevTokenApi(this IEndpointRouteBuilder endpoints)
     {
-        if (endpoints.ServiceProvider.GetRequiredService<IOptions<AuthOptions>>().Value.DevTokens)
+        var services = endpoints.ServiceProvider;
+        if (services.GetRequiredService<IOptions<AuthOptions>>().Value.DevTokens)
         {
+            AuthLog.DevTokensOn(services.GetRequiredService<ILoggerFactory>().CreateLogger(AuthLog.Category), services.GetRequiredService<IHostEnvironment>().EnvironmentName);
             endpoints.MapPost("/api/dev/token", IssueAsync).AllowAnonymous().WithProblemDetails();
         }
 

@@ -36,8 +36,11 @@ public static class GroupsApi
 
     private static async Task<Ok<GroupReply>> GetAsync(HttpContext context, string id, IGrainFactory grains)
     {
-        MessagingApi.Caller(context.User);
-        return TypedResults.Ok(ToReply(await grains.GetGroupGrain(ParseGroup(id)).GetAsync()));
+        var caller = MessagingApi.Caller(context.User);
+        var info = await grains.GetGroupGrain(ParseGroup(id)).GetAsync();
+
+        // The roster is the group's to show: to those who may read it, and to admins, who manage every group's members.
+        return TypedResults.Ok(ToReply(info, showMembers: caller.IsAdmin || info.MayRead(caller.User)));
     }
 
     private static async Task<Ok<GroupReply>> PutMemberAsync(HttpContext context, string id, string user, IGrainFactory grains)
@@ -70,12 +73,13 @@ public static class GroupsApi
     internal static UserId ParseUser(string id) =>
         UserId.TryParse(id, out var user) ? user : throw SwitchboardException.BadRequest($"'{id}' is not a user id.");
 
-    private static GroupReply ToReply(GroupInfo info) => new(
+    /// <summary>The reply; <paramref name="showMembers"/> false leaves <c>members</c> out (a caller who may not read the group).</summary>
+    private static GroupReply ToReply(GroupInfo info, bool showMembers = true) => new(
         info.Id.Value,
         info.Policy.ToWire(),
-        [.. info.Members.Select(m => new MemberReply(m.User.Value, m.Role.ToWire()))]);
+        showMembers ? [.. info.Members.Select(m => new MemberReply(m.User.Value, m.Role.ToWire()))] : null);
 
-    public sealed record GroupReply(string Id, string Policy, IReadOnlyList<MemberReply> Members);
+    public sealed record GroupReply(string Id, string Policy, IReadOnlyList<MemberReply>? Members);
 
     public sealed record MemberReply(string User, string Role);
 }

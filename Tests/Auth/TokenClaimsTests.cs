@@ -61,4 +61,16 @@ public sealed class TokenClaimsTests(SiloHostFixture host)
 
         Assert.Equal(status, (int)response.StatusCode);
     }
+
+    [Fact]
+    public async Task The_dashboard_refuses_a_token_whose_role_is_an_array_even_one_naming_admin()
+    {
+        var token = TestTokens.Mint(SiloHostFixture.NewId("dash"), role: new[] { "student", "admin" });
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/dashboard/");
+        request.Headers.Authorization = new("Bearer", token);
+
+        using var response = await host.Api.Http.SendAsync(request);
+
+        Assert.Equal(401, (int)response.StatusCode);
+    }
 }

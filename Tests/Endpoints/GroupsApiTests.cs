@@ -45,6 +45,30 @@ public sealed class GroupsApiTests(SiloHostFixture host)
     }
 
     [Theory]
+    [InlineData("members", false)]
+    [InlineData("announce", false)]
+    [InlineData("open", true)]
+    public async Task GET_shows_the_members_only_to_those_who_may_read_the_group_and_to_admins(string policy, bool outsiderSees)
+    {
+        var group = SiloHostFixture.NewId("g");
+        var teacher = SiloHostFixture.NewId("teacher");
+        var member = SiloHostFixture.NewId("member");
+        var teacherToken = await host.Api.TokenAsync(teacher, "teacher");
+        Assert.Equal(201, (await host.Api.PutAsync($"/api/groups/{group}", teacherToken, new { policy })).Status);
+        Assert.Equal(200, (await host.Api.PutAsync($"/api/groups/{group}/members/{member}", teacherToken, new { role = "member" })).Status);
+
+        var byOutsider = await host.Api.GetAsync($"/api/groups/{group}", await host.Api.TokenAsync(SiloHostFixture.NewId("outsider")));
+        var byMember = await host.Api.GetAsync($"/api/groups/{group}", await host.Api.TokenAsync(member));
+        var byAdmin = await host.Api.GetAsync($"/api/groups/{group}", await host.Api.TokenAsync(SiloHostFixture.NewId("admin"), "admin"));
+
+        Assert.Equal(200, byOutsider.Status);
+        Assert.Equal(policy, byOutsider.Body.Str("policy"));
+        Assert.Equal(outsiderSees, byOutsider.Body.TryGetProperty("members", out _));
+        Assert.Equal(2, byMember.Body.GetProperty("members").GetArrayLength());
+        Assert.Equal(2, byAdmin.Body.GetProperty("members").GetArrayLength());
+    }
+
+    [Theory]
     [InlineData("{\"policy\":\"secret\"}")]
     [InlineData("{}")]
     [InlineData("{\"policy\":1}")]

@@ -41,6 +41,9 @@ public sealed class GatewayFactory : WebApplicationFactory<GatewayProgram>
             ["Switchboard:Gateway:SelfSignedCertificate"] = "true",
             ["Switchboard:Gateway:HttpsUrl"] = "https://127.0.0.1:0",
             ["Switchboard:Gateway:ShutdownTimeout"] = "00:00:03",
+
+            // Tests take their tokens from the silos' dev endpoint through the gateway, as the local cluster does.
+            ["Switchboard:Gateway:RouteDevTokens"] = "true",
             ["Logging:LogLevel:Default"] = "Information",
             ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
             ["Logging:LogLevel:Orleans"] = "Warning",

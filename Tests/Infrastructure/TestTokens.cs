@@ -1,4 +1,3 @@
-using System.Security.Claims;
 using System.Text;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
@@ -11,27 +10,32 @@ public static class TestTokens
     public const string Issuer = "switchboard";
     public const string Audience = "switchboard";
 
-    /// <summary>A token for <paramref name="user"/>; by default valid for an hour and signed with the test key.</summary>
+    /// <summary>
+    /// A token for <paramref name="user"/>; by default valid for an hour (issued an hour ago) and signed with the test
+    /// key. <paramref name="role"/> is written as given: a string, or an array or number to test what is refused.
+    /// </summary>
     public static string Mint(
         string user,
-        string role = "student",
+        object? role = null,
         DateTime? expires = null,
         string? signingKey = null,
         string issuer = Issuer,
         string audience = Audience,
-        bool withExpiry = true)
+        bool withExpiry = true,
+        DateTime? issuedAt = null,
+        bool withIssuedAt = true)
     {
         signingKey ??= SiloHostFactory.SigningKey;
         var expiry = expires ?? DateTime.UtcNow.AddHours(1);
-        var issued = (expiry < DateTime.UtcNow ? expiry : DateTime.UtcNow).AddHours(-1);
+        var issued = issuedAt ?? (expiry < DateTime.UtcNow ? expiry : DateTime.UtcNow).AddHours(-1);
         var descriptor = new SecurityTokenDescriptor
         {
             Issuer = issuer,
             Audience = audience,
-            IssuedAt = issued,
-            NotBefore = issued,
+            IssuedAt = withIssuedAt ? issued : null,
+            NotBefore = issued < DateTime.UtcNow ? issued : DateTime.UtcNow.AddMinutes(-1),
             Expires = withExpiry ? expiry : null,
-            Subject = new ClaimsIdentity([new Claim("sub", user), new Claim("role", role)]),
+            Claims = new Dictionary<string, object> { ["sub"] = user, ["role"] = role ?? "student" },
             SigningCredentials = new SigningCredentials(
                 new SymmetricSecurityKey(Encoding.UTF8.GetBytes(signingKey)),
                 SecurityAlgorithms.HmacSha256),

@@ -50,6 +50,12 @@ public sealed class ConnectionTests(SiloHostFixture host)
         "sub not a user id",
         "sub of 65 characters",
         "unsigned (alg none)",
+        "valid for a year",
+        "no iat and valid for 2 days",
+        "iat in the future",
+        "role is an array",
+        "role is an array naming admin",
+        "role is a number",
     };
 
     [Theory]
@@ -82,15 +88,28 @@ public sealed class ConnectionTests(SiloHostFixture host)
     }
 
     [Fact]
-    public async Task A_token_valid_for_a_year_opens_a_socket_that_stays_open()
+    public async Task A_token_valid_for_a_year_is_refused_at_the_upgrade_and_on_REST()
     {
         var alice = SiloHostFixture.NewId("alice");
         var token = TestTokens.Mint(alice, expires: DateTime.UtcNow.AddDays(365));
 
+        Assert.Equal(401, await SocketClient.TryConnectStatusAsync(host.BaseAddress, token));
+        Protocol.AssertProblem(await host.Api.GetAsync($"/api/users/{alice}/presence", token), 401, "unauthorized");
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_token_that_lives_just_under_the_maximum_of_24_hours_opens_a_socket_that_stays_open(bool withIssuedAt)
+    {
+        var alice = SiloHostFixture.NewId("alice");
+        var token = TestTokens.Mint(alice, issuedAt: DateTime.UtcNow, expires: DateTime.UtcNow.AddHours(23), withIssuedAt: withIssuedAt);
+
         await using var socket = await SocketClient.ConnectAsync(host.BaseAddress, token);
 
         await socket.PingAsync();
-        Assert.Equal(System.Net.WebSockets.WebSocketState.Open, socket.State);
+        Assert.Equal(WebSocketState.Open, socket.State);
+        Assert.Equal(200, (await host.Api.GetAsync($"/api/users/{alice}/presence", token)).Status);
     }
 
     [Fact]
@@ -155,6 +174,12 @@ public sealed class ConnectionTests(SiloHostFixture host)
             "sub not a user id" => TestTokens.Mint("not a valid/user id"),
             "sub of 65 characters" => TestTokens.Mint(new string('u', 65)),
             "unsigned (alg none)" => TestTokens.Unsigned(user),
+            "valid for a year" => TestTokens.Mint(user, expires: DateTime.UtcNow.AddDays(365)),
+            "no iat and valid for 2 days" => TestTokens.Mint(user, expires: DateTime.UtcNow.AddDays(2), withIssuedAt: false),
+            "iat in the future" => TestTokens.Mint(user, issuedAt: DateTime.UtcNow.AddDays(1), expires: DateTime.UtcNow.AddDays(1).AddHours(1)),
+            "role is an array" => TestTokens.Mint(user, role: new[] { "student" }),
+            "role is an array naming admin" => TestTokens.Mint(user, role: new[] { "student", "admin" }),
+            "role is a number" => TestTokens.Mint(user, role: 7),
             _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
         };
     }

@@ -408,8 +408,12 @@ start_gateway() {
   fi
   ensure_ports_free gateway
   gateway_certificate
+  # Local, not Production: the silos serve dev tokens here, and the gateway routes them (the chat page and
+  # tools/Bench log in with them).
   write_env "$env_file" \
+    "ASPNETCORE_ENVIRONMENT=Local" \
     "ConnectionStrings__Redis=127.0.0.1:$REDIS_PORT" \
+    "Switchboard__Gateway__RouteDevTokens=true" \
     "Switchboard__Gateway__ClusterId=$cluster" \
     "Switchboard__Gateway__ServiceId=switchboard" \
     "Switchboard__Gateway__SelfSignedCertificate=false" \
@@ -449,7 +453,9 @@ start_silos() {
     fi
     ensure_ports_free "$name"
     env_file="$ENV_DIR/$name.env"
+    # Dev tokens on, explicitly: a silo refuses them in the Production environment, so this one is Local.
     write_env "$env_file" \
+      "ASPNETCORE_ENVIRONMENT=Local" \
       "ConnectionStrings__Redis=127.0.0.1:$REDIS_PORT" \
       "ConnectionStrings__MySql=Server=127.0.0.1;Port=$MARIADB_PORT;Database=$DATABASE;User ID=$DB_USER;Password=$password;Maximum Pool Size=100" \
       "Switchboard__Auth__SigningKey=$signing_key" \

@@ -39,6 +39,7 @@ public sealed class SiloProcess : IAsyncDisposable
         var log = Path.Combine(logDirectory, $"{name}-{http}.log");
         var environment = new Dictionary<string, string?>
         {
+            ["ASPNETCORE_ENVIRONMENT"] = SiloHostFactory.TestEnvironment,
             ["ConnectionStrings__Redis"] = redis,
             ["ConnectionStrings__MySql"] = mysql,
             ["Switchboard__Auth__SigningKey"] = SiloHostFactory.SigningKey,
