@@ -1,4 +1,8 @@
 using System.ComponentModel.DataAnnotations;
+using System.Security.Cryptography;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Orleans.Connections.Security;
 using Orleans.Hosting;
 
@@ -13,6 +17,7 @@ public static class InternalTlsHosting
         if (Load(options) is { } certificates)
         {
             siloBuilder.UseTls(certificates.Local, tls => Configure(tls, certificates, options));
+            siloBuilder.Services.AddHostedService(sp => new StartupReport(certificates, sp.GetRequiredService<ILoggerFactory>(), TimeProvider.System));
         }
 
         return siloBuilder;
@@ -24,6 +29,7 @@ public static class InternalTlsHosting
         if (Load(options) is { } certificates)
         {
             clientBuilder.UseTls(certificates.Local, tls => Configure(tls, certificates, options));
+            clientBuilder.Services.AddHostedService(sp => new StartupReport(certificates, sp.GetRequiredService<ILoggerFactory>(), TimeProvider.System));
         }
 
         return clientBuilder;
@@ -56,5 +62,28 @@ public static class InternalTlsHosting
         tls.ClientCertificateMode = RemoteCertificateMode.RequireCertificate;
         tls.RemoteCertificateValidation = certificates.Validate;
         tls.HandshakeTimeout = options.HandshakeTimeout;
+    }
+
+    /// <summary>Says at start which certificate this host presents, and warns a month before it expires.</summary>
+    private sealed class StartupReport(PeerCertificates certificates, ILoggerFactory loggerFactory, TimeProvider time) : IHostedService
+    {
+        private static readonly TimeSpan RenewalWarning = TimeSpan.FromDays(30);
+
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            var logger = loggerFactory.CreateLogger("Switchboard.Cluster.Security.InternalTls");
+            var local = certificates.Local;
+            var (authorities, pins) = certificates.Checks;
+            InternalTlsLog.On(logger, local.Subject, local.GetCertHashString(HashAlgorithmName.SHA256), local.NotAfter.ToUniversalTime(), authorities, pins);
+            var left = local.NotAfter.ToUniversalTime() - time.GetUtcNow().UtcDateTime;
+            if (left < RenewalWarning)
+            {
+                InternalTlsLog.ExpiresSoon(logger, local.Subject, local.NotAfter.ToUniversalTime(), (int)Math.Max(0, left.TotalDays));
+            }
+
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

@@ -24,6 +24,9 @@ public sealed class PeerCertificates
     /// <summary>The certificate this host presents, as a server and as a client.</summary>
     public X509Certificate2 Local { get; }
 
+    /// <summary>How many CA certificates and pins a peer is checked against.</summary>
+    public (int Authorities, int Pins) Checks => (_authorities.Count, _pins.Count);
+
     /// <summary>Loads the files the options name; call after the options validated.</summary>
     public static PeerCertificates Load(InternalTlsOptions options)
     {

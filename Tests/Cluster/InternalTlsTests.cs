@@ -42,6 +42,11 @@ public sealed class InternalTlsTests(DurableClusterFixture fixture) : IDisposabl
         var alice = SiloHostFixture.NewId("alice");
         var bob = SiloHostFixture.NewId("bob");
 
+        // Each silo says which certificate it presents, and that this one (valid 12 h) is due for renewal.
+        await Wait.UntilAsync(() => File.ReadAllText(one.LogFile) is var log
+            && log.Contains("Internal TLS on: certificate CN=silo-1", StringComparison.Ordinal)
+            && log.Contains("Internal TLS certificate CN=silo-1 expires", StringComparison.Ordinal), "silo-1 logs its internal TLS certificate");
+
         await using var a = await SocketClient.ConnectAsync(one.BaseAddress, await api.TokenAsync(alice));
         await using var b = await SocketClient.ConnectAsync(two.BaseAddress, await api.TokenAsync(bob));
         var toBob = await a.SendMessageAsync($"user:{bob}", new { text = "across silos, over TLS" });
