@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using StackExchange.Redis;
 using Switchboard.Cluster;
+using Switchboard.Cluster.Security;
 using Switchboard.Gateway.Diagnostics;
 using Switchboard.Gateway.Hosting;
 
@@ -16,6 +17,7 @@ namespace Switchboard.Gateway.Discovery;
 public sealed class ClusterDirectorySource(
     IConfiguration configuration,
     IOptions<GatewayHostOptions> options,
+    IOptions<GatewayInternalTlsOptions> internalTls,
     ILoggerFactory loggerFactory) : ISiloSource, IHostedService, IAsyncDisposable
 {
     private readonly CancellationTokenSource _stopping = new();
@@ -117,6 +119,7 @@ public sealed class ClusterDirectorySource(
                 o.ClusterId = gateway.ClusterId;
                 o.ServiceId = gateway.ServiceId;
             });
+            client.UseInternalTls(internalTls.Value);
             client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = gateway.DiscoveryTimeout);
 
             // The client's own list of silo gateways (for its connection, not for destinations): refreshed

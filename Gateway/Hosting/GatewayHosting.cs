@@ -34,6 +34,7 @@ public static class GatewayHosting
             .Validate(o => discoverFromCluster || o.Silos.Length > 0,
                 $"Set ConnectionStrings:Redis (silos from cluster membership) or {GatewayHostOptions.SectionName}:Silos (a fixed list).")
             .ValidateOnStart();
+        services.AddOptions<GatewayInternalTlsOptions>().BindConfiguration(GatewayInternalTlsOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<HostOptions>().Configure<IOptions<GatewayHostOptions>>((host, gateway) => host.ShutdownTimeout = gateway.Value.ShutdownTimeout);
 
         var gateway = builder.Configuration.GetSection(GatewayHostOptions.SectionName).Get<GatewayHostOptions>() ?? new GatewayHostOptions();

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Dashboard;
 using Orleans.Runtime.MembershipService.SiloMetadata;
+using Switchboard.Cluster.Security;
 using Switchboard.Connections;
 using Switchboard.Grains.Conversations;
 using Switchboard.Grains.Hosting;
@@ -32,17 +33,20 @@ public static class OrleansHosting
         services.AddOptions<RoutingOptions>().BindConfiguration(RoutingOptions.SectionName).ValidateDataAnnotations()
             .Validate(o => o.RegistrationLifetime > o.RenewalPeriod * 2, $"{RoutingOptions.SectionName}:RegistrationLifetime must exceed twice RenewalPeriod.")
             .ValidateOnStart();
+        services.AddOptions<SiloInternalTlsOptions>().BindConfiguration(SiloInternalTlsOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSwitchboardGrains();
         services.AddSwitchboardConnections();
         services.AddSingleton<ConversationReader>();
 
         var silo = builder.Configuration.GetSection(SiloHostOptions.SectionName).Get<SiloHostOptions>() ?? new SiloHostOptions();
+        var internalTls = builder.Configuration.GetSection(SiloInternalTlsOptions.SectionName).Get<SiloInternalTlsOptions>() ?? new SiloInternalTlsOptions();
         builder.UseOrleans(siloBuilder =>
         {
             var siloPort = silo.SiloPort == 0 ? FreePort() : silo.SiloPort;
             var gatewayPort = silo.GatewayPort == 0 ? FreePort() : silo.GatewayPort;
             ClusterProviders.Configure(siloBuilder, builder.Configuration, silo, siloPort, gatewayPort);
             siloBuilder.Configure<SiloOptions>(o => o.SiloName = silo.Name ?? $"{Environment.MachineName}-{siloPort}");
+            siloBuilder.UseInternalTls(internalTls);
 
             // Membership entries carry no HTTP address: publish ours for the gateway (IClusterDirectoryGrain).
             siloBuilder.UseSiloMetadata(new Dictionary<string, string>

@@ -55,9 +55,9 @@ public sealed class DurableCluster(DurableClusterFixture fixture, string baseClu
     /// <summary>The membership Redis, for Orleans clients of this cluster (the gateway).</summary>
     public string RedisConnectionString => fixture.Redis.ConnectionString;
 
-    public async Task<SiloProcess> StartSiloAsync(string name, IDictionary<string, string?>? extra = null)
+    public async Task<SiloProcess> StartSiloAsync(string name, IDictionary<string, string?>? extra = null, TimeSpan? readyTimeout = null)
     {
-        var silo = await SiloProcess.StartAsync(name, ClusterId, fixture.Redis.ConnectionString, mysql, fixture.LogDirectory, extra);
+        var silo = await SiloProcess.StartAsync(name, ClusterId, fixture.Redis.ConnectionString, mysql, fixture.LogDirectory, extra, readyTimeout);
         _silos.Add(silo);
         return silo;
     }

@@ -37,6 +37,10 @@ GATEWAY_DLL="$repo/Gateway/bin/Release/net10.0/Switchboard.Gateway.dll"
 GATEWAY_PORT="${SB_GATEWAY_HTTPS_PORT:-8443}"
 ENV_DIR="$DATA_DIR/env"
 TLS_DIR="$DATA_DIR/tls"
+# 1: Orleans traffic between the silos and from the gateway is mutual TLS with a local internal CA (the
+# reference deployment's "Internal TLS"); anything else: plain, as before.
+INTERNAL_TLS="${SB_INTERNAL_TLS:-0}"
+INTERNAL_TLS_DIR="$TLS_DIR/internal"
 # The command the systemd units run (deploy/reference/systemd): the local cluster runs it too.
 RUN="$repo/deploy/reference/bin/switchboard-run"
 DATABASE=switchboard
@@ -400,17 +404,51 @@ gateway_certificate() {
   fi
 }
 
+# The internal CA and a certificate per host, made once with the openssl commands of deploy/reference/README.md
+# ("Internal TLS"): silos are TLS servers and clients, so every certificate carries serverAuth and clientAuth.
+internal_certificates() {
+  local dir=$INTERNAL_TLS_DIR host
+  mkdir -p "$dir"
+  chmod 700 "$dir"
+  if [ ! -s "$dir/internal-ca.crt" ] || [ ! -s "$dir/internal-ca.key" ]; then
+    say "generating the local internal CA ($(rel "$dir")/internal-ca.crt)"
+    { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$dir/internal-ca.key" &&
+      openssl req -x509 -new -key "$dir/internal-ca.key" -sha256 -days 3650 -subj "/CN=Switchboard local internal CA" \
+        -addext "basicConstraints=critical,CA:TRUE,pathlen:0" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+        -out "$dir/internal-ca.crt"; } >/dev/null 2>&1 || die "openssl could not make the internal CA"
+  fi
+  for host in "$@"; do
+    [ -s "$dir/$host.crt" ] && [ -s "$dir/$host.key" ] && continue
+    { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$dir/$host.key" &&
+      openssl req -new -key "$dir/$host.key" -subj "/CN=$host" -out "$dir/$host.csr" &&
+      openssl x509 -req -in "$dir/$host.csr" -CA "$dir/internal-ca.crt" -CAkey "$dir/internal-ca.key" -CAcreateserial \
+        -sha256 -days 397 -out "$dir/$host.crt" -extfile <(printf '%s\n' "basicConstraints=critical,CA:FALSE" \
+          "keyUsage=critical,digitalSignature" "extendedKeyUsage=serverAuth,clientAuth" "subjectAltName=DNS:localhost,IP:127.0.0.1"); \
+    } >/dev/null 2>&1 || die "openssl could not make the certificate of $host"
+    rm -f "$dir/$host.csr"
+    chmod 600 "$dir/$host.key"
+  done
+}
+
+# internal_tls_settings SECTION HOST: the InternalTls settings of one host, one KEY=VALUE a line (none when off).
+internal_tls_settings() {
+  [ "$INTERNAL_TLS" = 1 ] || return 0
+  printf '%s\n' "$1__Enabled=true" "$1__CertificatePath=$INTERNAL_TLS_DIR/$2.crt" \
+    "$1__KeyPath=$INTERNAL_TLS_DIR/$2.key" "$1__CaPath=$INTERNAL_TLS_DIR/internal-ca.crt"
+}
+
 start_gateway() {
-  local cluster=$1 env_file="$ENV_DIR/gateway.env"
+  local cluster=$1 env_file="$ENV_DIR/gateway.env" tls
   if is_running gateway; then
     say "gateway already running (pid $(pid_of gateway))"
     return
   fi
   ensure_ports_free gateway
   gateway_certificate
+  mapfile -t tls < <(internal_tls_settings Switchboard__Gateway__InternalTls gateway)
   # Local, not Production: the silos serve dev tokens here, and the gateway routes them (the chat page and
   # tools/Bench log in with them).
-  write_env "$env_file" \
+  write_env "$env_file" "${tls[@]}" \
     "ASPNETCORE_ENVIRONMENT=Local" \
     "ConnectionStrings__Redis=127.0.0.1:$REDIS_PORT" \
     "Switchboard__Gateway__RouteDevTokens=true" \
@@ -444,7 +482,7 @@ cluster_id() {
 }
 
 start_silos() {
-  local password=$1 signing_key=$2 cluster=$3 i name all=() env_file
+  local password=$1 signing_key=$2 cluster=$3 i name all=() env_file tls
   for ((i = 1; i <= SILO_COUNT; i++)); do
     name="silo-$i"
     if is_running "$name"; then
@@ -453,8 +491,9 @@ start_silos() {
     fi
     ensure_ports_free "$name"
     env_file="$ENV_DIR/$name.env"
+    mapfile -t tls < <(internal_tls_settings Switchboard__Silo__InternalTls "$name")
     # Dev tokens on, explicitly: a silo refuses them in the Production environment, so this one is Local.
-    write_env "$env_file" \
+    write_env "$env_file" "${tls[@]}" \
       "ASPNETCORE_ENVIRONMENT=Local" \
       "ConnectionStrings__Redis=127.0.0.1:$REDIS_PORT" \
       "ConnectionStrings__MySql=Server=127.0.0.1;Port=$MARIADB_PORT;Database=$DATABASE;User ID=$DB_USER;Password=$password;Maximum Pool Size=100" \
@@ -493,6 +532,12 @@ cmd_up() {
   signing_key=$(secret signing-key)
   setup_database "$password"
   build_silo
+  if [ "$INTERNAL_TLS" = 1 ]; then
+    local hosts=(gateway)
+    for ((name = 1; name <= SILO_COUNT; name++)); do hosts+=("silo-$name"); done
+    internal_certificates "${hosts[@]}"
+    say "internal TLS on: Orleans traffic is mutual TLS with $(rel "$INTERNAL_TLS_DIR")/internal-ca.crt"
+  fi
   cluster=$(cluster_id)
   start_silos "$password" "$signing_key" "$cluster"
   start_gateway "$cluster"

@@ -26,7 +26,8 @@ public sealed class MariaDbServer : IAsyncDisposable
 
     public int ProcessId => _process.Id;
 
-    public static async Task<MariaDbServer> StartAsync()
+    /// <summary>Starts a server; <paramref name="extraArguments"/> go to mariadbd (e.g. its TLS settings).</summary>
+    public static async Task<MariaDbServer> StartAsync(params string[] extraArguments)
     {
         var directory = System.IO.Directory.CreateTempSubdirectory("sb-mariadb-").FullName;
         var data = Path.Combine(directory, "data");
@@ -37,7 +38,7 @@ public sealed class MariaDbServer : IAsyncDisposable
         var process = ChildProcesses.Start("mariadbd",
             ["--no-defaults", $"--datadir={data}", $"--socket={Path.Combine(directory, "mysqld.sock")}", $"--pid-file={Path.Combine(directory, "mysqld.pid")}",
              $"--port={port.ToString(CultureInfo.InvariantCulture)}", "--bind-address=127.0.0.1", "--user=root", "--skip-log-bin",
-             "--innodb-buffer-pool-size=64M", "--max-connections=500"],
+             "--innodb-buffer-pool-size=64M", "--max-connections=500", .. extraArguments],
             log);
         var server = new MariaDbServer(process, port, directory);
         await Wait.UntilAsync(async () =>

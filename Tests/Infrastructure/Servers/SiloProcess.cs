@@ -31,8 +31,8 @@ public sealed class SiloProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
-    /// <summary>Starts a silo of the durable cluster and waits until it is ready.</summary>
-    public static async Task<SiloProcess> StartAsync(string name, string clusterId, string redis, string mysql, string logDirectory, IDictionary<string, string?>? extra = null)
+    /// <summary>Starts a silo of the durable cluster and waits until it is ready (60 s unless <paramref name="readyTimeout"/>).</summary>
+    public static async Task<SiloProcess> StartAsync(string name, string clusterId, string redis, string mysql, string logDirectory, IDictionary<string, string?>? extra = null, TimeSpan? readyTimeout = null)
     {
         var dll = SiloDll();
         var http = ChildProcesses.FreePort();
@@ -61,7 +61,16 @@ public sealed class SiloProcess : IAsyncDisposable
 
         var process = ChildProcesses.Start("dotnet", [dll, "--urls", $"http://127.0.0.1:{http}"], log, environment);
         var silo = new SiloProcess(process, name, http, log);
-        await silo.WaitUntilReadyAsync();
+        try
+        {
+            await silo.WaitUntilReadyAsync(readyTimeout);
+        }
+        catch
+        {
+            await silo.DisposeAsync();
+            throw;
+        }
+
         return silo;
     }
 
