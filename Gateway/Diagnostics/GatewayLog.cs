@@ -32,4 +32,14 @@ public static partial class GatewayLog
 
     [LoggerMessage(EventId = 5030, Level = LogLevel.Warning, Message = "Listening on {Url} with a self-signed certificate ({Thumbprint}): for development and tests only")]
     public static partial void SelfSignedCertificate(ILogger logger, string url, string thumbprint);
+
+    [LoggerMessage(EventId = 5031, Level = LogLevel.Information, Message = "Certificate {Path} renewed: new handshakes get {Thumbprint}")]
+    public static partial void CertificateRenewed(ILogger logger, string path, string thumbprint);
+
+    [LoggerMessage(EventId = 5032, Level = LogLevel.Warning, Message = "Certificate {Path} changed but cannot be read ({Error}); still serving {Thumbprint}")]
+    public static partial void CertificateRenewalFailed(ILogger logger, string path, string error, string thumbprint);
+
+    // Debug: a client over its limit can send thousands a second; the rejections counter is the signal to watch.
+    [LoggerMessage(EventId = 5040, Level = LogLevel.Debug, Message = "Refused with 429 from {Address}: over the per-address {Limit} limit")]
+    public static partial void LimitRefused(ILogger logger, string address, string limit);
 }

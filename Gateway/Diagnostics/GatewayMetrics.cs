@@ -9,10 +9,15 @@ public sealed class GatewayMetrics
 {
     public const string MeterName = "Switchboard.Gateway";
 
+    private readonly Counter<long> _rejections;
+
     public GatewayMetrics(IMeterFactory meterFactory, SiloProxyConfigProvider proxyConfig, ProxiedSockets sockets)
     {
         var meter = meterFactory.Create(MeterName);
         meter.CreateObservableGauge("switchboard.gateway.destinations", () => proxyConfig.Destinations.Count, "{silo}", "Silos published as proxy destinations");
         meter.CreateObservableGauge("switchboard.gateway.websockets", () => sockets.Count, "{connection}", "WebSockets proxied to the silos now");
+        _rejections = meter.CreateCounter<long>("switchboard.gateway.rejections", "{request}", "Requests refused with 429 by a per-address limit, by limit (requests, upgrades, sockets); never by address");
     }
+
+    public void Rejected(string limit) => _rejections.Add(1, new KeyValuePair<string, object?>("limit", limit));
 }

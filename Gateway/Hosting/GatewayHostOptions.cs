@@ -72,8 +72,48 @@ public sealed class GatewayHostOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// WebSocket upgrades each client address may start per second, refilled once a second; 0 turns the limit off.
+    /// Default 20, with <see cref="UpgradeBurst"/>: a classroom behind one NAT reconnecting at once still gets in.
+    /// </summary>
+    [Range(0, 1_000_000)]
+    public int UpgradesPerSecond { get; set; } = 20;
+
+    /// <summary>Upgrades a client address may start at once before <see cref="UpgradesPerSecond"/> applies. Default 100.</summary>
+    [Range(0, 10_000_000)]
+    public int UpgradeBurst { get; set; } = 100;
+
+    /// <summary>Other proxied requests (REST, the page, the dashboard) per client address and second; 0 turns the limit off. Default 200.</summary>
+    [Range(0, 1_000_000)]
+    public int RequestsPerSecond { get; set; } = 200;
+
+    /// <summary>Proxied requests a client address may send at once before <see cref="RequestsPerSecond"/> applies. Default 1,000.</summary>
+    [Range(0, 10_000_000)]
+    public int RequestBurst { get; set; } = 1000;
+
+    /// <summary>WebSockets one client address may hold open through this gateway; 0 turns the limit off. Default 2,000.</summary>
+    [Range(0, 10_000_000)]
+    public int OpenSocketsPerAddress { get; set; } = 2000;
+
+    /// <summary><c>max-age</c> of the <c>Strict-Transport-Security</c> header on https responses; 0 sends none. Default 180 days, no <c>preload</c>.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "730.00:00:00")]
+    public TimeSpan HstsMaxAge { get; set; } = TimeSpan.FromDays(180);
+
+    /// <summary>Adds <c>includeSubDomains</c> to the HSTS header. Default false: other hosts of the domain may still serve http.</summary>
+    public bool HstsIncludeSubDomains { get; set; }
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
+        if (UpgradesPerSecond > 0 && UpgradeBurst < UpgradesPerSecond)
+        {
+            yield return new ValidationResult($"{SectionName}:UpgradeBurst ({UpgradeBurst}) must be at least UpgradesPerSecond ({UpgradesPerSecond}).", [nameof(UpgradeBurst)]);
+        }
+
+        if (RequestsPerSecond > 0 && RequestBurst < RequestsPerSecond)
+        {
+            yield return new ValidationResult($"{SectionName}:RequestBurst ({RequestBurst}) must be at least RequestsPerSecond ({RequestsPerSecond}).", [nameof(RequestBurst)]);
+        }
+
         foreach (var silo in Silos)
         {
             if (!Uri.TryCreate(silo, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))

@@ -59,6 +59,14 @@ public static class GatewayHosting
         services.AddSingleton<ProxiedSockets>();
         services.AddHostedService(sp => sp.GetRequiredService<ProxiedSockets>());
         services.AddSingleton<OriginPolicy>();
+        services.AddClientLimits();
+        services.AddHsts(hsts =>
+        {
+            // Preload is a commitment for the whole domain that only its owner can make: never by default.
+            hsts.MaxAge = gateway.HstsMaxAge;
+            hsts.IncludeSubDomains = gateway.HstsIncludeSubDomains;
+            hsts.Preload = false;
+        });
         services.AddMetrics();
         services.AddSingleton<GatewayMetrics>();
 
@@ -87,6 +95,16 @@ public static class GatewayHosting
         }
 
         app.UseExceptionHandler();
+
+        // On every https response, health and refusals included: probes ignore it, browsers learn it from any. Not for
+        // localhost and loopback addresses (ASP.NET Core's excluded hosts), where it would stick to other local apps.
+        if (app.Services.GetRequiredService<IOptions<GatewayHostOptions>>().Value.HstsMaxAge > TimeSpan.Zero)
+        {
+            app.UseHsts();
+        }
+
+        // Before the proxy: a refused request never opens a connection to a silo.
+        app.UseRateLimiter();
         app.MapHealthEndpoints();
         if (!app.Services.GetRequiredService<IOptions<GatewayHostOptions>>().Value.RouteDevTokens)
         {

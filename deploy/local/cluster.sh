@@ -447,11 +447,17 @@ start_gateway() {
   gateway_certificate
   mapfile -t tls < <(internal_tls_settings Switchboard__Gateway__InternalTls gateway)
   # Local, not Production: the silos serve dev tokens here, and the gateway routes them (the chat page and
-  # tools/Bench log in with them).
+  # tools/Bench log in with them). Every client here is 127.0.0.1, and the benchmarks open hundreds of
+  # sockets at once: the per-address limits are raised far above the defaults (docs/configuration.md).
   write_env "$env_file" "${tls[@]}" \
     "ASPNETCORE_ENVIRONMENT=Local" \
     "ConnectionStrings__Redis=127.0.0.1:$REDIS_PORT" \
     "Switchboard__Gateway__RouteDevTokens=true" \
+    "Switchboard__Gateway__UpgradesPerSecond=100000" \
+    "Switchboard__Gateway__UpgradeBurst=1000000" \
+    "Switchboard__Gateway__RequestsPerSecond=100000" \
+    "Switchboard__Gateway__RequestBurst=1000000" \
+    "Switchboard__Gateway__OpenSocketsPerAddress=1000000" \
     "Switchboard__Gateway__ClusterId=$cluster" \
     "Switchboard__Gateway__ServiceId=switchboard" \
     "Switchboard__Gateway__SelfSignedCertificate=false" \
