@@ -29,7 +29,8 @@ public sealed class IssuerKeys : IDisposable
     private readonly SemaphoreSlim _refreshing = new(1, 1);
 
     private volatile Snapshot _current;
-    private DateTimeOffset _nextRefresh;
+    // UTC ticks, read without the lock on every validation (a DateTimeOffset could be read torn).
+    private long _nextRefreshTicks;
     private DateTimeOffset _lastOnDemand = DateTimeOffset.MinValue;
 
     public IssuerKeys(AuthOptions options, SymmetricSecurityKey? signingKey, TimeProvider time, ILogger logger)
@@ -72,12 +73,12 @@ public sealed class IssuerKeys : IDisposable
     /// <summary>Fetches the published keys when they are due (the first time, callers wait for them; later, one refreshes while the rest go on).</summary>
     public async ValueTask EnsureFreshAsync()
     {
-        if (Source is null || _time.GetUtcNow() < _nextRefresh)
+        if (Source is null || !RefreshDue())
         {
             return;
         }
 
-        var first = _nextRefresh == default;
+        var first = Volatile.Read(ref _nextRefreshTicks) == 0;
         if (first)
         {
             await _refreshing.WaitAsync();
@@ -89,7 +90,7 @@ public sealed class IssuerKeys : IDisposable
 
         try
         {
-            if (_time.GetUtcNow() >= _nextRefresh)
+            if (RefreshDue())
             {
                 await FetchAsync();
             }
@@ -142,18 +143,22 @@ public sealed class IssuerKeys : IDisposable
         {
             var published = await FetchPublishedAsync(source);
             _current = new Snapshot([.. _fixed, .. published]);
-            _nextRefresh = _time.GetUtcNow() + _options.KeyRefreshInterval;
+            RefreshIn(_options.KeyRefreshInterval);
             AuthLog.KeysFetched(_logger, source, published.Count, string.Join(",", published.Select(k => k.KeyId)));
             return true;
         }
         catch (Exception e) when (e is IOException or HttpRequestException or InvalidOperationException or ArgumentException or System.Text.Json.JsonException or TaskCanceledException)
         {
             // The keys last fetched stay in use: an issuer's outage must not log everyone out. Tried again soon.
-            _nextRefresh = _time.GetUtcNow() + _options.KeyRefreshMinimumInterval;
+            RefreshIn(_options.KeyRefreshMinimumInterval);
             AuthLog.KeyFetchFailed(_logger, source, e);
             return false;
         }
     }
+
+    private bool RefreshDue() => _time.GetUtcNow().UtcTicks >= Volatile.Read(ref _nextRefreshTicks);
+
+    private void RefreshIn(TimeSpan interval) => Volatile.Write(ref _nextRefreshTicks, (_time.GetUtcNow() + interval).UtcTicks);
 
     private async Task<IReadOnlyList<SecurityKey>> FetchPublishedAsync(string source)
     {

@@ -52,6 +52,25 @@ public sealed class PublicKeyTests : IDisposable
     }
 
     [Fact]
+    public async Task When_the_issuer_cannot_be_reached_the_keys_fetched_before_stay_in_use()
+    {
+        var issuer = await JwksServer.StartAsync(_a);
+        await using var silo = Silo(("Authority", issuer.Authority), ("KeyRefreshInterval", "00:00:01"), ("KeyRefreshMinimumInterval", "00:00:01"));
+        using var api = new ApiClient(silo.BaseAddress);
+        var alice = SiloHostFixture.NewId("alice");
+        Assert.Equal(200, (await api.GetAsync($"/api/users/{alice}/presence", _a.Mint(alice))).Status);
+
+        await issuer.DisposeAsync();
+        await Wait.UntilAsync(
+            async () => (await api.GetAsync($"/api/users/{alice}/presence", _a.Mint(alice))).Status == 200
+                && silo.Logs.Lines.Any(l => l.Contains("Could not fetch signing keys", StringComparison.Ordinal)),
+            "a refresh failed");
+
+        Assert.Equal(200, (await api.GetAsync($"/api/users/{alice}/presence", _a.Mint(alice))).Status);
+        await using var socket = await SocketClient.ConnectAsync(silo.BaseAddress, _a.Mint(alice));
+    }
+
+    [Fact]
     public async Task A_token_naming_an_unknown_kid_fetches_the_keys_at_once_but_at_most_once_per_interval()
     {
         await using var issuer = await JwksServer.StartAsync(_a);
