@@ -155,6 +155,24 @@ public sealed class PublicKeyTests : IDisposable
     }
 
     [Fact]
+    public async Task Algorithms_left_out_of_ValidAlgorithms_are_refused_even_with_a_known_key()
+    {
+        using var ec = IssuerKey.EllipticCurve("ec-1");
+        await using var issuer = await JwksServer.StartAsync(_a, ec);
+        await using var silo = Silo(("JwksUrl", issuer.JwksUrl), ("ValidAlgorithms:0", "RS256"), ("SigningKey", SiloHostFactory.SigningKey));
+        using var api = new ApiClient(silo.BaseAddress);
+        var alice = SiloHostFixture.NewId("alice");
+
+        var rs256 = await api.GetAsync($"/api/users/{alice}/presence", _a.Mint(alice));
+        var es256 = await api.GetAsync($"/api/users/{alice}/presence", ec.Mint(alice));
+        var hs256 = await api.GetAsync($"/api/users/{alice}/presence", TestTokens.Mint(alice));
+
+        Assert.Equal(200, rs256.Status);
+        Assert.Equal(401, es256.Status);
+        Assert.Equal(401, hs256.Status);
+    }
+
+    [Fact]
     public async Task A_silo_refuses_to_start_with_key_settings_it_cannot_trust()
     {
         var privateKey = Path.Combine(_directory, "private.pem");
