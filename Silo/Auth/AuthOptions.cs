@@ -43,20 +43,91 @@ public sealed class AuthOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
     public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// An OpenID Connect issuer URL (https, or http on loopback): its <c>.well-known/openid-configuration</c> names the
+    /// <c>jwks_uri</c> whose RSA and EC keys validate tokens. Default none.
+    /// </summary>
+    public string? Authority { get; set; }
+
+    /// <summary>A JWKS document's URL (https, or http on loopback) whose RSA and EC keys validate tokens. Default none.</summary>
+    public string? JwksUrl { get; set; }
+
+    /// <summary>
+    /// PEM files holding one RSA or EC public key each; a key's <c>kid</c> is its file name without the extension
+    /// (a token without a <c>kid</c> is tried against every key). Default none.
+    /// </summary>
+    public string[] PublicKeyFiles { get; set; } = [];
+
+    /// <summary>How often the keys of <see cref="Authority"/> or <see cref="JwksUrl"/> are fetched again. Default 1 h.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan KeyRefreshInterval { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// A token whose <c>kid</c> no key has fetches the keys again at once, at most once per this interval (so
+    /// made-up key ids cannot turn a silo into a flood of requests to the issuer). Default 30 s.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan KeyRefreshMinimumInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// The <c>alg</c> values accepted (HS/RS/PS/ES with 256, 384 or 512); each key still takes only its own family
+    /// (an RSA key never checks an HMAC signature). Default (empty) RS256, ES256 and HS256.
+    /// </summary>
+    public string[] ValidAlgorithms { get; set; } = [];
+
+    /// <summary>The algorithms tokens may use: <see cref="ValidAlgorithms"/>, or the defaults when it is empty.</summary>
+    internal IReadOnlyList<string> EffectiveAlgorithms => ValidAlgorithms.Length > 0 ? ValidAlgorithms : KeyAlgorithms.Defaults;
+
+    /// <summary>Whether any asymmetric key source is configured.</summary>
+    internal bool HasPublicKeys => !string.IsNullOrEmpty(Authority) || !string.IsNullOrEmpty(JwksUrl) || PublicKeyFiles.Length > 0;
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (string.IsNullOrEmpty(SigningKey))
         {
-            if (!DevTokens)
+            if (!DevTokens && !HasPublicKeys)
             {
                 yield return new ValidationResult(
-                    $"{SectionName}:SigningKey is required when dev tokens are off (set it, e.g. Switchboard__Auth__SigningKey, to `openssl rand -hex 32`, shared by every silo).",
+                    $"{SectionName}:SigningKey, Authority, JwksUrl or PublicKeyFiles is required when dev tokens are off (for a shared key set e.g. Switchboard__Auth__SigningKey to `openssl rand -hex 32`, shared by every silo).",
                     [nameof(SigningKey)]);
             }
         }
         else if (SigningKeyPolicy.Check(SigningKey) is { } problem)
         {
             yield return new ValidationResult($"{SectionName}:SigningKey {problem}", [nameof(SigningKey)]);
+        }
+
+        foreach (var (name, url) in new[] { (nameof(Authority), Authority), (nameof(JwksUrl), JwksUrl) })
+        {
+            if (!string.IsNullOrEmpty(url) && KeyUrls.Problem(url) is { } urlProblem)
+            {
+                yield return new ValidationResult($"{SectionName}:{name} {urlProblem}", [name]);
+            }
+        }
+
+        foreach (var file in PublicKeyFiles)
+        {
+            if (PublicKeyFile.Problem(file) is { } fileProblem)
+            {
+                yield return new ValidationResult($"{SectionName}:PublicKeyFiles: {file} {fileProblem}", [nameof(PublicKeyFiles)]);
+            }
+        }
+
+        foreach (var algorithm in ValidAlgorithms)
+        {
+            if (!KeyAlgorithms.Known.Contains(algorithm))
+            {
+                yield return new ValidationResult(
+                    $"{SectionName}:ValidAlgorithms: '{algorithm}' is not one of {string.Join(", ", KeyAlgorithms.Known)}.",
+                    [nameof(ValidAlgorithms)]);
+            }
+        }
+
+        if (KeyRefreshMinimumInterval > KeyRefreshInterval)
+        {
+            yield return new ValidationResult(
+                $"{SectionName}:KeyRefreshMinimumInterval ({KeyRefreshMinimumInterval}) is longer than {SectionName}:KeyRefreshInterval ({KeyRefreshInterval}).",
+                [nameof(KeyRefreshMinimumInterval)]);
         }
 
         if (DevTokens && DevTokenLifetime > MaxTokenLifetime)

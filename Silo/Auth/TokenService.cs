@@ -7,26 +7,36 @@ using Microsoft.IdentityModel.Tokens;
 
 namespace Switchboard.Silo.Auth;
 
-/// <summary>The signing key and token validation, plus issuing dev tokens.</summary>
-public sealed class TokenService
+/// <summary>The keys and token validation, plus issuing dev tokens.</summary>
+public sealed class TokenService : IDisposable
 {
     private readonly AuthOptions _options;
     private readonly TimeProvider _time;
 
-    public TokenService(IOptions<AuthOptions> options, TimeProvider time)
+    public TokenService(IOptions<AuthOptions> options, TimeProvider time, ILoggerFactory loggerFactory)
     {
         _options = options.Value;
         _time = time;
 
         // With dev tokens and no configured key, a random key per process: nothing guessable ships in config.
-        var key = string.IsNullOrEmpty(_options.SigningKey)
-            ? RandomNumberGenerator.GetBytes(32)
-            : Encoding.UTF8.GetBytes(_options.SigningKey);
-        SigningKey = new SymmetricSecurityKey(key) { KeyId = "switchboard" };
-        Handler = new ProtocolTokenHandler(_options, time) { MapInboundClaims = false };
+        // Without dev tokens and with public keys only, there is no HMAC key at all.
+        if (!string.IsNullOrEmpty(_options.SigningKey) || _options.DevTokens)
+        {
+            var key = string.IsNullOrEmpty(_options.SigningKey)
+                ? RandomNumberGenerator.GetBytes(32)
+                : Encoding.UTF8.GetBytes(_options.SigningKey);
+            SigningKey = new SymmetricSecurityKey(key) { KeyId = "switchboard" };
+        }
+
+        Keys = new IssuerKeys(_options, SigningKey, time, loggerFactory.CreateLogger(Diagnostics.AuthLog.Category));
+        Handler = new ProtocolTokenHandler(_options, Keys, time) { MapInboundClaims = false };
     }
 
-    public SymmetricSecurityKey SigningKey { get; }
+    /// <summary>The shared HMAC key, when one is configured (or dev tokens made one).</summary>
+    public SymmetricSecurityKey? SigningKey { get; }
+
+    /// <summary>Every key tokens are checked with.</summary>
+    public IssuerKeys Keys { get; }
 
     /// <summary>The handler every path validates with (the JWT bearer scheme uses it too).</summary>
     public ProtocolTokenHandler Handler { get; }
@@ -37,7 +47,8 @@ public sealed class TokenService
     {
         ValidIssuer = _options.Issuer,
         ValidAudience = _options.Audience,
-        IssuerSigningKey = SigningKey,
+        IssuerSigningKeyResolver = (_, _, kid, _) => Keys.Resolve(kid),
+        AlgorithmValidator = (algorithm, key, _, _) => KeyAlgorithms.Fits(algorithm, key, _options.EffectiveAlgorithms),
         ValidateIssuer = true,
         ValidateAudience = true,
         ValidateLifetime = true,
@@ -46,7 +57,7 @@ public sealed class TokenService
         ClockSkew = _options.ClockSkew,
         NameClaimType = TokenClaims.Subject,
         RoleClaimType = TokenClaims.Role,
-        ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
+        ValidAlgorithms = _options.EffectiveAlgorithms,
     };
 
     /// <summary>
@@ -83,10 +94,13 @@ public sealed class TokenService
             NotBefore = now,
             Expires = now + (lifetime ?? _options.DevTokenLifetime),
             Subject = new ClaimsIdentity([new Claim(TokenClaims.Subject, user), new Claim(TokenClaims.Role, role)]),
-            SigningCredentials = new SigningCredentials(SigningKey, SecurityAlgorithms.HmacSha256),
+            SigningCredentials = new SigningCredentials(
+                SigningKey ?? throw new InvalidOperationException("Dev tokens need an HMAC key."), SecurityAlgorithms.HmacSha256),
         };
         return new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(descriptor);
     }
+
+    public void Dispose() => Keys.Dispose();
 }
 
 /// <summary>What a validated bearer token says: its <c>sub</c> and <c>role</c> as written (either may be missing), and when it expires.</summary>

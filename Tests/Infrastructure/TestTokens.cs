@@ -12,7 +12,7 @@ public static class TestTokens
 
     /// <summary>
     /// A token for <paramref name="user"/>; by default valid for an hour (issued an hour ago) and signed with the test
-    /// key. <paramref name="role"/> is written as given: a string, or an array or number to test what is refused.
+    /// key (or <paramref name="credentials"/>). <paramref name="role"/> is written as given: a string, or an array or number to test what is refused.
     /// </summary>
     public static string Mint(
         string user,
@@ -23,7 +23,8 @@ public static class TestTokens
         string audience = Audience,
         bool withExpiry = true,
         DateTime? issuedAt = null,
-        bool withIssuedAt = true)
+        bool withIssuedAt = true,
+        SigningCredentials? credentials = null)
     {
         signingKey ??= SiloHostFactory.SigningKey;
         var expiry = expires ?? DateTime.UtcNow.AddHours(1);
@@ -36,7 +37,7 @@ public static class TestTokens
             NotBefore = issued < DateTime.UtcNow ? issued : DateTime.UtcNow.AddMinutes(-1),
             Expires = withExpiry ? expiry : null,
             Claims = new Dictionary<string, object> { ["sub"] = user, ["role"] = role ?? "student" },
-            SigningCredentials = new SigningCredentials(
+            SigningCredentials = credentials ?? new SigningCredentials(
                 new SymmetricSecurityKey(Encoding.UTF8.GetBytes(signingKey)),
                 SecurityAlgorithms.HmacSha256),
         };
