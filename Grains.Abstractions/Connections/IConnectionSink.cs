@@ -1,6 +1,7 @@
 using Orleans.Concurrency;
 using Switchboard.Identity;
 using Switchboard.Messaging;
+using Switchboard.Users;
 
 namespace Switchboard.Connections;
 
@@ -23,4 +24,11 @@ public interface IConnectionSink : IGrainObserver
     /// <summary>Tells the silo that <paramref name="user"/> joined or left <paramref name="group"/>, so it can (un)subscribe.</summary>
     [Alias("MembershipChanged")]
     Task MembershipChangedAsync(UserId user, GroupId group, bool isMember);
+
+    /// <summary>
+    /// Applies a token revocation on this silo: later checks refuse those tokens, and the user's sockets opened with
+    /// one are closed with 4003. Returns how many sockets it closed.
+    /// </summary>
+    [Alias("RevokeTokens")]
+    Task<int> RevokeTokensAsync(TokenRevocation revocation);
 }

@@ -1,8 +1,10 @@
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
 using Switchboard.Identity;
 using Switchboard.Messaging;
+using Switchboard.Silo.Connections;
 using Switchboard.Silo.Endpoints;
 
 namespace Switchboard.Silo.Auth;
@@ -13,6 +15,9 @@ public static class AuthenticationSetup
     public const string AdminPolicy = "admin";
     private const string DashboardCookie = "sb_dashboard";
     private const string ForwardedProto = "X-Forwarded-Proto";
+
+    /// <summary>The answer to a revoked token, on every path that takes one.</summary>
+    public const string RevokedMessage = "This token was revoked: sign in again for a new one.";
 
     public static IServiceCollection AddSwitchboardAuthentication(this IServiceCollection services)
     {
@@ -44,17 +49,25 @@ public static class AuthenticationSetup
 
                     // A socket keeps its upgrade request, and with it this principal, for as long as it is open:
                     // keep the protocol's claims, not the parsed token with every claim it carries.
-                    OnTokenValidated = context =>
+                    OnTokenValidated = async context =>
                     {
+                        if (await IsRevokedAsync(context))
+                        {
+                            context.Fail(RevokedMessage);
+                            return;
+                        }
+
                         context.Principal = TokenClaims.KeepProtocolClaims(context.Principal!);
                         context.Properties = new AuthenticationProperties();
                         KeepDashboardToken(context);
-                        return Task.CompletedTask;
                     },
                     OnChallenge = async context =>
                     {
                         context.HandleResponse();
-                        await Problems.Write(context.HttpContext, ProtocolError.Unauthorized, "A valid bearer token is required.");
+                        await Problems.Write(
+                            context.HttpContext,
+                            ProtocolError.Unauthorized,
+                            context.AuthenticateFailure?.Message == RevokedMessage ? RevokedMessage : "A valid bearer token is required.");
                     },
                     OnForbidden = context => Problems.Write(context.HttpContext, ProtocolError.Forbidden, "This needs the admin role."),
                 };
@@ -63,6 +76,20 @@ public static class AuthenticationSetup
         services.AddAuthorizationBuilder()
             .AddPolicy(AdminPolicy, policy => policy.RequireClaim(TokenClaims.Role, Caller.AdminRole));
         return services;
+    }
+
+    /// <summary>Whether an administrator revoked the token (checked before the dashboard keeps it in a cookie).</summary>
+    private static async ValueTask<bool> IsRevokedAsync(TokenValidatedContext context)
+    {
+        if (!UserId.TryParse(context.Principal?.FindFirst(TokenClaims.Subject)?.Value, out var user))
+        {
+            return false;
+        }
+
+        var issuedAt = context.SecurityToken is JsonWebToken { IssuedAt: var at } && at != DateTime.MinValue
+            ? new DateTimeOffset(at, TimeSpan.Zero)
+            : (DateTimeOffset?)null;
+        return await context.HttpContext.RequestServices.GetRequiredService<TokenRevocations>().IsRevokedAsync(user, issuedAt);
     }
 
     /// <summary>

@@ -79,7 +79,11 @@ public sealed class TokenService : IDisposable
 
         jwt.TryGetPayloadValue<string>(TokenClaims.Subject, out var subject);
         jwt.TryGetPayloadValue<string>(TokenClaims.Role, out var role);
-        return new BearerToken(subject, role, jwt.ValidTo == DateTime.MinValue ? null : new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero));
+        return new BearerToken(
+            subject,
+            role,
+            jwt.ValidTo == DateTime.MinValue ? null : new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero),
+            jwt.IssuedAt == DateTime.MinValue ? null : new DateTimeOffset(jwt.IssuedAt, TimeSpan.Zero));
     }
 
     /// <summary>Issues a token for <paramref name="user"/> with <paramref name="role"/>, valid for <paramref name="lifetime"/> (default: the dev token lifetime).</summary>
@@ -103,5 +107,5 @@ public sealed class TokenService : IDisposable
     public void Dispose() => Keys.Dispose();
 }
 
-/// <summary>What a validated bearer token says: its <c>sub</c> and <c>role</c> as written (either may be missing), and when it expires.</summary>
-public sealed record BearerToken(string? Subject, string? Role, DateTimeOffset? Expires);
+/// <summary>What a validated bearer token says: its <c>sub</c> and <c>role</c> as written (either may be missing), when it expires and when it was issued.</summary>
+public sealed record BearerToken(string? Subject, string? Role, DateTimeOffset? Expires, DateTimeOffset? IssuedAt = null);

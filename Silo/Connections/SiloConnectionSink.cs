@@ -2,6 +2,7 @@ using Switchboard.Connections;
 using Switchboard.Identity;
 using Switchboard.Messaging;
 using Switchboard.Silo.Diagnostics;
+using Switchboard.Users;
 
 namespace Switchboard.Silo.Connections;
 
@@ -49,6 +50,9 @@ public sealed class SiloConnectionSink(ConnectionRegistry registry, SwitchboardM
     // Looked up per call, not injected: the router takes this sink to make the observer reference grains call, so each would need the other first.
     public Task MembershipChangedAsync(UserId user, GroupId group, bool isMember) =>
         services.GetRequiredService<ConnectionRouter>().ApplyMembershipAsync(user, group, isMember);
+
+    public Task<int> RevokeTokensAsync(TokenRevocation revocation) =>
+        Task.FromResult(services.GetRequiredService<TokenRevocations>().Apply(revocation));
 
     private void Write(System.Collections.Immutable.ImmutableArray<IClientConnection> connections, Delivery delivery)
     {

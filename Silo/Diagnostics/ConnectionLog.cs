@@ -40,4 +40,13 @@ internal static partial class ConnectionLog
 
     [LoggerMessage(EventId = 3020, Level = LogLevel.Debug, Message = "A /ws upgrade was handed to HTTP after its registration failed ({Exception}: {Reason})")]
     public static partial void UpgradeHandedToHttp(ILogger logger, string exception, string reason);
+
+    [LoggerMessage(EventId = 3021, Level = LogLevel.Information, Message = "Closed {Count} sockets of {User} with 4003: their tokens were revoked")]
+    public static partial void RevokedSocketsClosed(ILogger logger, string user, int count);
+
+    [LoggerMessage(EventId = 3022, Level = LogLevel.Warning, Message = "Syncing the token revocations failed; retrying")]
+    public static partial void RevocationSyncFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 3023, Level = LogLevel.Information, Message = "Connection {Connection} of {User} refreshed its token (role {Role})")]
+    public static partial void TokenRefreshed(ILogger logger, string connection, string user, string role);
 }

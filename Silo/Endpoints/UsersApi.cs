@@ -1,5 +1,8 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 using Switchboard.Messaging;
+using Switchboard.Silo.Auth;
+using Switchboard.Users;
 
 namespace Switchboard.Silo.Endpoints;
 
@@ -11,6 +14,7 @@ public static class UsersApi
         var api = endpoints.MapGroup("/api/users/{id}").RequireAuthorization().WithProblemDetails();
         api.MapGet("/presence", GetPresenceAsync);
         api.MapGet("/conversations", GetConversationsAsync);
+        api.MapDelete("/connections", DisconnectAsync).RequireAuthorization(AuthenticationSetup.AdminPolicy);
         return endpoints;
     }
 
@@ -33,6 +37,25 @@ public static class UsersApi
         var list = await grains.GetUserGrain(user).GetConversationsAsync();
         return TypedResults.Ok(list.Select(c => new ConversationReply(c.Conversation.Value, c.Seq)).ToArray());
     }
+
+    /// <summary>
+    /// An administrator disconnects a user: every token of the user issued before now (to the next whole second, as
+    /// <c>iat</c> counts) is refused from here on, on every path, stored durably; the user's open sockets on every
+    /// silo close with 4003. Tokens issued afterwards work: the user signs in again.
+    /// </summary>
+    private static async Task<Ok<DisconnectReply>> DisconnectAsync(string id, IGrainFactory grains, IOptions<AuthOptions> auth, TimeProvider time)
+    {
+        var user = GroupsApi.ParseUser(id);
+        var now = time.GetUtcNow();
+        var before = DateTimeOffset.FromUnixTimeSeconds(now.ToUnixTimeSeconds() + 1);
+
+        // Kept as long as a token issued before it can be valid (the maximum lifetime, and the skew on both ends).
+        var keepUntil = before + auth.Value.MaxTokenLifetime + (2 * auth.Value.ClockSkew);
+        var outcome = await grains.GetGrain<ITokenRevocationsGrain>(0).RevokeAsync(new TokenRevocation(user, before, keepUntil));
+        return TypedResults.Ok(new DisconnectReply(user.Value, outcome.Revocation.Before, outcome.Closed, outcome.Silos, outcome.Unconfirmed));
+    }
+
+    public sealed record DisconnectReply(string User, DateTimeOffset RevokedBefore, int Closed, int Silos, int Unconfirmed);
 
     public sealed record PresenceReply(string User, bool Online, int Connections);
 

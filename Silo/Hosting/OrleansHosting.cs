@@ -90,6 +90,8 @@ public static class OrleansHosting
         services.AddSingleton<ILocalConnectionSink>(sp => sp.GetRequiredService<SiloConnectionSink>());
         services.AddSingleton<ConnectionRouter>();
         services.AddHostedService(sp => sp.GetRequiredService<ConnectionRouter>());
+        services.AddSingleton<TokenRevocations>();
+        services.AddHostedService(sp => sp.GetRequiredService<TokenRevocations>());
         return services;
     }
 

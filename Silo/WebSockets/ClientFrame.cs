@@ -12,6 +12,7 @@ public enum ClientFrameType
     Leave,
     Resume,
     Ping,
+    Auth,
 }
 
 /// <summary>One client frame, parsed from its UTF-8 JSON without building a DOM; the body stays raw bytes.</summary>
@@ -28,6 +29,9 @@ public sealed class ClientFrame
 
     public string? Group { get; private init; }
 
+    /// <summary>The new bearer token of an <c>auth</c> frame.</summary>
+    public string? Token { get; private init; }
+
     /// <summary>The raw UTF-8 JSON of <c>body</c>; null when absent.</summary>
     public byte[]? Body { get; private init; }
 
@@ -42,7 +46,7 @@ public sealed class ClientFrame
     {
         frame = Empty;
         error = string.Empty;
-        string? type = null, id = null, to = null, group = null, sinceError = null;
+        string? type = null, id = null, to = null, group = null, token = null, sinceError = null;
         byte[]? body = null;
         Dictionary<string, long>? since = null;
         try
@@ -71,6 +75,10 @@ public sealed class ClientFrame
                 else if (NameIs(ref reader, "group"u8))
                 {
                     group = ReadString(ref reader);
+                }
+                else if (NameIs(ref reader, "token"u8))
+                {
+                    token = ReadString(ref reader);
                 }
                 else if (NameIs(ref reader, "body"u8))
                 {
@@ -111,6 +119,7 @@ public sealed class ClientFrame
             Id = id is not null && Identifier.IsValidRequestId(id) ? id : null,
             To = to,
             Group = group,
+            Token = token,
             Body = body,
             Since = since,
             SinceError = sinceError,
@@ -127,6 +136,7 @@ public sealed class ClientFrame
         "leave" => ClientFrameType.Leave,
         "resume" => ClientFrameType.Resume,
         "ping" => ClientFrameType.Ping,
+        "auth" => ClientFrameType.Auth,
         _ => ClientFrameType.Unknown,
     };
 

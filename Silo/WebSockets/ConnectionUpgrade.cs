@@ -77,7 +77,7 @@ public sealed class ConnectionUpgrade(WebSocketEndpoint endpoint, IOptions<SiloH
         WebSocketSession session;
         try
         {
-            session = await endpoint.AttachAsync(caller!);
+            session = await endpoint.AttachAsync(caller!, token!);
         }
         catch (Exception exception)
         {

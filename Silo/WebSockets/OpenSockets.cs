@@ -39,6 +39,16 @@ public sealed class OpenSockets : IDisposable
         }
     }
 
+    /// <summary>Moves a running socket's expiry to its refreshed token's (an <c>auth</c> frame); nothing when it stopped.</summary>
+    public void Refresh(WebSocketSession session, DateTimeOffset? expires)
+    {
+        var at = expires?.UtcTicks ?? NoExpiry;
+        if (_sockets.TryGetValue(session, out var held) && _sockets.TryUpdate(session, at, held) && at <= _time.GetUtcNow().UtcTicks)
+        {
+            CloseExpired(session);
+        }
+    }
+
     /// <summary>Removes a socket that stopped running (idempotent).</summary>
     public void Remove(WebSocketSession session)
     {

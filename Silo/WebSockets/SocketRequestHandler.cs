@@ -5,6 +5,8 @@ using Microsoft.Extensions.Options;
 using Switchboard.Conversations;
 using Switchboard.Identity;
 using Switchboard.Messaging;
+using Switchboard.Silo.Auth;
+using Switchboard.Silo.Connections;
 using Switchboard.Silo.Conversations;
 using Switchboard.Silo.Diagnostics;
 
@@ -14,6 +16,9 @@ namespace Switchboard.Silo.WebSockets;
 public sealed class SocketRequestHandler(
     IGrainFactory grainFactory,
     ConversationReader reader,
+    TokenService tokens,
+    TokenRevocations revocations,
+    OpenSockets sockets,
     IOptions<SocketOptions> options,
     SwitchboardMetrics metrics,
     ILogger<SocketRequestHandler> logger)
@@ -66,6 +71,10 @@ public sealed class SocketRequestHandler(
                     break;
                 case ClientFrameType.Ping:
                     await session.SendReplyAsync(ServerFrames.Pong(frame.Id));
+                    break;
+                case ClientFrameType.Auth:
+                    await RefreshTokenAsync(session, frame.Token);
+                    await session.SendReplyAsync(ServerFrames.Ack(frame.Id));
                     break;
                 default:
                     throw SwitchboardException.BadRequest(frame.TypeName is null
@@ -155,6 +164,38 @@ public sealed class SocketRequestHandler(
         }
 
         await session.SendReplyAsync(ServerFrames.ResumeAck(id, recovered, more));
+    }
+
+    /// <summary>
+    /// <c>auth</c>: the socket takes a new token of the same user (its role, expiry and issue time) without
+    /// reconnecting. Any refusal leaves the old token in place, closing the socket at its own expiry.
+    /// </summary>
+    private async Task RefreshTokenAsync(WebSocketSession session, string? raw)
+    {
+        if (string.IsNullOrEmpty(raw))
+        {
+            throw SwitchboardException.BadRequest("'token' is required: the new bearer token.");
+        }
+
+        var token = await tokens.ValidateAsync(raw);
+        if (token is null || !UserId.TryParse(token.Subject, out var user))
+        {
+            throw new SwitchboardException(ProtocolError.Unauthorized, "The token is not valid; the connection keeps its current one.");
+        }
+
+        if (user != session.User)
+        {
+            throw SwitchboardException.Forbidden("The token is for another user; the connection keeps its current one.");
+        }
+
+        if (await revocations.IsRevokedAsync(user, token.IssuedAt))
+        {
+            throw new SwitchboardException(ProtocolError.Unauthorized, AuthenticationSetup.RevokedMessage);
+        }
+
+        session.Refresh(new Caller(user, token.Role ?? string.Empty), token.IssuedAt);
+        sockets.Refresh(session, token.Expires);
+        ConnectionLog.TokenRefreshed(logger, session.Id.Value, user.Value, token.Role ?? string.Empty);
     }
 
     private static GroupId ParseGroup(ClientFrame frame) =>

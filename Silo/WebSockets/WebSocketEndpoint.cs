@@ -25,6 +25,7 @@ public sealed class WebSocketEndpoint(
     SiloIdentity silo,
     DrainState drain,
     TokenService tokens,
+    TokenRevocations revocations,
     IOptions<SocketOptions> socketOptions,
     SwitchboardMetrics metrics,
     TimeProvider time,
@@ -58,7 +59,7 @@ public sealed class WebSocketEndpoint(
         WebSocketSession session;
         try
         {
-            session = await AttachAsync(caller!);
+            session = await AttachAsync(caller!, token!);
         }
         catch (Exception exception)
         {
@@ -118,16 +119,41 @@ public sealed class WebSocketEndpoint(
         return null;
     }
 
-    /// <summary>A session for <paramref name="caller"/>, registered with the cluster (throws when refused: too many sockets, a backend down).</summary>
-    internal async Task<WebSocketSession> AttachAsync(Caller caller)
+    /// <summary>
+    /// A session for <paramref name="caller"/>, registered with the cluster (throws when refused: a revoked token,
+    /// too many sockets, a backend down).
+    /// </summary>
+    internal async Task<WebSocketSession> AttachAsync(Caller caller, BearerToken token)
     {
-        var session = new WebSocketSession(ConnectionId.New(), caller, Options, metrics, _logger);
+        await ThrowIfRevokedAsync(caller.User, token.IssuedAt);
+        var session = new WebSocketSession(ConnectionId.New(), caller, token.IssuedAt, Options, metrics, _logger);
 
         // Queued first, so it is the first frame whatever deliveries arrive once the socket is registered.
         session.TrySend(ServerFrames.Welcome(caller.User.Value, session.Id.Value, silo.Name));
         await router.AttachAsync(session, Options.MaxConnectionsPerUser);
+
+        // A revocation made while this registration was on its way: its push reached this silo before it asked the
+        // user's sockets to close, and this socket was not among them yet.
+        if (revocations.IsRevoked(caller.User, token.IssuedAt))
+        {
+            await router.DetachAsync(session);
+            throw Revoked();
+        }
+
         return session;
     }
+
+    /// <summary>Refuses a token that was revoked (<c>unauthorized</c>), as every path that takes a token does.</summary>
+    internal async ValueTask ThrowIfRevokedAsync(UserId user, DateTimeOffset? issuedAt)
+    {
+        if (await revocations.IsRevokedAsync(user, issuedAt))
+        {
+            throw Revoked();
+        }
+    }
+
+    private static SwitchboardException Revoked() =>
+        new(ProtocolError.Unauthorized, AuthenticationSetup.RevokedMessage);
 
     /// <summary>Runs an attached session on the socket <paramref name="accept"/> completes with, until it closes; then detaches it.</summary>
     internal async Task RunAsync(WebSocketSession session, Task<WebSocket> accept, string layer, DateTimeOffset? expires, string remote, CancellationToken aborted)

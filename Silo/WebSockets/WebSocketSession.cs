@@ -27,10 +27,13 @@ public sealed class WebSocketSession : IClientConnection, IOutboundWriter
     private WebSocketCloseStatus _closeStatus = WebSocketCloseStatus.NormalClosure;
     private string _closeReason = string.Empty;
 
-    public WebSocketSession(ConnectionId id, Caller caller, SocketOptions options, SwitchboardMetrics metrics, ILogger logger)
+    // One reference, swapped whole: a revocation on another thread reads the issue time with the caller it came with.
+    private HeldToken _token;
+
+    public WebSocketSession(ConnectionId id, Caller caller, DateTimeOffset? tokenIssuedAt, SocketOptions options, SwitchboardMetrics metrics, ILogger logger)
     {
         Id = id;
-        Caller = caller;
+        _token = new HeldToken(caller, tokenIssuedAt);
         _options = options;
         _metrics = metrics;
         _logger = logger;
@@ -39,9 +42,17 @@ public sealed class WebSocketSession : IClientConnection, IOutboundWriter
 
     public ConnectionId Id { get; }
 
-    public Caller Caller { get; }
+    /// <summary>The user and role of the token the socket holds now (an <c>auth</c> frame replaces it).</summary>
+    public Caller Caller => Volatile.Read(ref _token).Caller;
 
     public UserId User => Caller.User;
+
+    public DateTimeOffset? TokenIssuedAt => Volatile.Read(ref _token).IssuedAt;
+
+    /// <summary>Takes a refreshed token's role and issue time (same user: checked by the caller).</summary>
+    public void Refresh(Caller caller, DateTimeOffset? issuedAt) => Volatile.Write(ref _token, new HeldToken(caller, issuedAt));
+
+    public void Disconnect(string reason) => Close((WebSocketCloseStatus)CloseCodes.Disconnected, reason);
 
     /// <summary>True once a close has been started, by either side.</summary>
     public bool IsClosing => Volatile.Read(ref _closing) != 0;
@@ -281,11 +292,15 @@ public sealed class WebSocketSession : IClientConnection, IOutboundWriter
     }
 }
 
+/// <summary>What a socket knows of the token it holds.</summary>
+internal sealed record HeldToken(Caller Caller, DateTimeOffset? IssuedAt);
+
 /// <summary>The application close codes of docs/protocol.md.</summary>
 public static class CloseCodes
 {
     public const int NodeShuttingDown = 1012;
     public const int TokenExpired = 4001;
+    public const int Disconnected = 4003;
     public const int TooSlow = 4008;
     public const int RateLimited = 4029;
 }

@@ -18,7 +18,7 @@ public sealed class ContractAliasTests
     [Fact]
     public void The_grain_interfaces_are_found()
     {
-        Type[] expected = [typeof(IUserGrain), typeof(IGroupGrain), typeof(IConnectionSink), typeof(IClusterDirectoryGrain)];
+        Type[] expected = [typeof(IUserGrain), typeof(IGroupGrain), typeof(IConnectionSink), typeof(IClusterDirectoryGrain), typeof(ITokenRevocationsGrain)];
 
         Assert.Equal(
             expected.Select(t => t.FullName).Order(StringComparer.Ordinal),

@@ -24,6 +24,10 @@ public sealed class SerializationRoundTripTests(SerializerFixture fixture) : ICl
         typeof(Recipient), typeof(SendCommand), typeof(SendReceipt), typeof(StoredMessage), typeof(Delivery),
         typeof(ConversationSummary), typeof(HistoryPage), typeof(Presence), typeof(GroupInfo),
         typeof(GroupMember), typeof(SwitchboardException), typeof(Switchboard.Grains.Conversations.DuplicateRequestException), typeof(UserState), typeof(GroupState),
+        typeof(TokenRevocation), typeof(RevocationSnapshot), typeof(RevocationOutcome),
+
+        // Holds silo routes: round-trips on a live silo (Tests/Grains/SiloRouteSerializationTests).
+        typeof(TokenRevocationsState),
 
         // Holds a grain reference, so it round-trips on a live silo: Tests/Grains/SiloRouteSerializationTests.
         typeof(Switchboard.Connections.SiloRoute),
@@ -327,6 +331,32 @@ public sealed class SerializationRoundTripTests(SerializerFixture fixture) : ICl
         Assert.False(copy.Exists);
         Assert.Equal(GroupPolicy.Open, copy.Policy);
         Assert.Empty(copy.Members);
+    }
+
+    [Fact]
+    public void Token_revocations_round_trip()
+    {
+        var revocation = new TokenRevocation(Bob, Timestamp, Timestamp.AddHours(24));
+        var snapshot = new RevocationSnapshot(7, [revocation, new TokenRevocation(Alice, Timestamp.AddSeconds(1), Timestamp.AddDays(2))]);
+
+        Assert.Equal(revocation, fixture.RoundTrip(revocation));
+        Assert.Equal(Timestamp.Offset, fixture.RoundTrip(revocation).Before.Offset);
+        var copy = fixture.RoundTrip(snapshot);
+        Assert.Equal(7, copy.Version);
+        Assert.Equal<TokenRevocation>(snapshot.Revocations, copy.Revocations);
+        Assert.Equal(new RevocationOutcome(revocation, 2, 1, 3), fixture.RoundTrip(new RevocationOutcome(revocation, 2, 1, 3)));
+    }
+
+    [Theory]
+    [InlineData(-1, true)]
+    [InlineData(0, false)]
+    [InlineData(1, false)]
+    public void A_revocation_refuses_tokens_issued_before_it_and_tokens_without_iat(int secondsFromBefore, bool refused)
+    {
+        var revocation = new TokenRevocation(Alice, Timestamp, Timestamp.AddHours(24));
+
+        Assert.Equal(refused, revocation.Refuses(Timestamp.AddSeconds(secondsFromBefore)));
+        Assert.True(revocation.Refuses(null));
     }
 
     private static StoredMessage NewMessage(long seq, string body) =>

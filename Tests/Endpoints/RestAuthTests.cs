@@ -17,6 +17,7 @@ public sealed class RestAuthTests(SiloHostFixture host)
         { "GET", "/api/conversations/dm:alice:bob/messages" },
         { "GET", "/api/users/alice/presence" },
         { "GET", "/api/users/alice/conversations" },
+        { "DELETE", "/api/users/alice/connections" },
     };
 
     [Theory]

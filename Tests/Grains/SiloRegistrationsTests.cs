@@ -3,6 +3,7 @@ using Microsoft.Extensions.Time.Testing;
 using Switchboard.Connections;
 using Switchboard.Grains.Connections;
 using Switchboard.Identity;
+using Switchboard.Users;
 using Switchboard.Messaging;
 using Switchboard.Tests.Infrastructure;
 
@@ -153,6 +154,8 @@ public sealed class SiloRegistrationsTests
         public Task DeliverToGroupAsync(GroupId group, Delivery delivery) => Task.CompletedTask;
 
         public Task MembershipChangedAsync(UserId user, GroupId group, bool isMember) => Task.CompletedTask;
+
+        public Task<int> RevokeTokensAsync(TokenRevocation revocation) => Task.FromResult(0);
     }
 
     /// <summary>Cluster membership as the test declares it: only <see cref="IsDeadSilo"/> is asked.</summary>

@@ -16,6 +16,13 @@ public sealed class TestConnection(string user) : IClientConnection
 
     public IReadOnlyCollection<JsonElement> Frames => _frames;
 
+    public DateTimeOffset? TokenIssuedAt { get; set; } = DateTimeOffset.UtcNow;
+
+    /// <summary>Why an administrator disconnected it; null while it is connected.</summary>
+    public string? DisconnectReason { get; private set; }
+
+    public void Disconnect(string reason) => DisconnectReason ??= reason;
+
     public bool TrySend(ReadOnlyMemory<byte> frame)
     {
         using var document = JsonDocument.Parse(frame);

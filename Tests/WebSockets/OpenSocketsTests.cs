@@ -100,6 +100,7 @@ public sealed class OpenSocketsTests : IDisposable
     private WebSocketSession NewSession() => new(
         ConnectionId.New(),
         new Caller(new UserId("u1"), "student"),
+        tokenIssuedAt: null,
         new SocketOptions(),
         new SwitchboardMetrics(_services.GetRequiredService<IMeterFactory>(), new ConnectionRegistry()),
         NullLogger.Instance);

@@ -118,6 +118,12 @@ internal static class ClusterPathBenchmark
 
         public UserId User { get; } = new(user);
 
+        public DateTimeOffset? TokenIssuedAt => null;
+
+        public void Disconnect(string reason)
+        {
+        }
+
         public int Count
         {
             get
