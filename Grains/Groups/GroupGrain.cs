@@ -42,6 +42,13 @@ internal sealed partial class GroupGrain(
     {
         // Survivors of a crash keep their subscriptions; the dead are dropped (and rejoin by re-announcing).
         _subscribers.Restore(state.State.Subscribers);
+
+        // A membership change whose user grain was not told before the last activation ended: tell it now.
+        if (state.State.Unnotified.Count > 0)
+        {
+            ScheduleRetry(TimeSpan.Zero);
+        }
+
         return Task.CompletedTask;
     }
 
@@ -67,8 +74,9 @@ internal sealed partial class GroupGrain(
             state.State.Exists = true;
             state.State.Policy = policy;
             state.State.Members[caller.User.Value] = GroupRole.Owner;
+            state.State.Unnotified.Add(caller.User.Value);
             await WriteStateAsync();
-            await NotifyUserAsync(caller.User, isMember: true);
+            await NotifyUserAsync(caller.User);
             return true;
         }
 
@@ -88,22 +96,20 @@ internal sealed partial class GroupGrain(
         EnsureManager(caller);
         var members = state.State.Members;
         var existed = members.TryGetValue(user.Value, out var current);
-        if (existed && current == role)
-        {
-            return;
-        }
-
         if (existed && current == GroupRole.Owner && role != GroupRole.Owner && OwnerCount() == 1)
         {
             throw SwitchboardException.Forbidden("The last owner cannot be demoted.");
         }
 
-        members[user.Value] = role;
-        await WriteStateAsync();
-        if (!existed)
+        if (!existed || current != role)
         {
-            await NotifyUserAsync(user, isMember: true);
+            members[user.Value] = role;
+            state.State.Unnotified.Add(user.Value);
+            await WriteStateAsync();
         }
+
+        // Also when nothing changed here: a retry after a failure must reach the user grain the first call missed.
+        await NotifyUserAsync(user);
     }
 
     public async Task RemoveMemberAsync(Caller caller, UserId user)
@@ -127,11 +133,12 @@ internal sealed partial class GroupGrain(
 
         if (state.State.Members.TryAdd(caller.User.Value, GroupRole.Member))
         {
+            state.State.Unnotified.Add(caller.User.Value);
             await WriteStateAsync();
         }
 
         // Idempotent, and repairs a user grain that missed the first notification.
-        await NotifyUserAsync(caller.User, isMember: true);
+        await NotifyUserAsync(caller.User);
     }
 
     public async Task LeaveAsync(Caller caller)
@@ -232,23 +239,113 @@ internal sealed partial class GroupGrain(
     private async Task RemoveAsync(UserId user)
     {
         var members = state.State.Members;
-        if (!members.TryGetValue(user.Value, out var role))
+        if (members.TryGetValue(user.Value, out var role))
+        {
+            if (role == GroupRole.Owner && OwnerCount() == 1)
+            {
+                throw SwitchboardException.Forbidden("The last owner cannot leave or be removed.");
+            }
+
+            members.Remove(user.Value);
+            state.State.Unnotified.Add(user.Value);
+            await WriteStateAsync();
+        }
+
+        // Also when the user was not a member: a retry after a failure must reach the user grain the first call missed.
+        await NotifyUserAsync(user);
+    }
+
+    /// <summary>
+    /// Tells the user grain the user's membership as it stands here. On success the user leaves the outbox; on failure
+    /// it stays there, a retry is scheduled, and the caller gets the failure (its retry is safe: every call notifies).
+    /// </summary>
+    private async Task NotifyUserAsync(UserId user)
+    {
+        try
+        {
+            await GrainFactory.GetUserGrain(user).SetMembershipAsync(Id, state.State.Members.ContainsKey(user.Value));
+            state.State.Unnotified.Remove(user.Value);
+        }
+        catch (Exception exception)
+        {
+            if (state.State.Unnotified.Add(user.Value))
+            {
+                // Not in the stored outbox (an unchanged membership): store it, so a deactivation does not forget it.
+                await TryPersistOutboxAsync();
+            }
+
+            GroupLog.MemberNotNotified(logger, Id.Value, user.Value, exception);
+            ScheduleRetry(FirstRetry);
+            throw;
+        }
+    }
+
+    /// <summary>The first retry of an unnotified user grain; then doubling up to the renewal period.</summary>
+    internal static readonly TimeSpan FirstRetry = TimeSpan.FromSeconds(1);
+
+    private IGrainTimer? _retryTimer;
+    private TimeSpan _retryDelay;
+
+    private void ScheduleRetry(TimeSpan dueTime)
+    {
+        if (_retryTimer is not null)
         {
             return;
         }
 
-        if (role == GroupRole.Owner && OwnerCount() == 1)
-        {
-            throw SwitchboardException.Forbidden("The last owner cannot leave or be removed.");
-        }
+        _retryDelay = dueTime == TimeSpan.Zero ? FirstRetry : dueTime;
 
-        members.Remove(user.Value);
-        await WriteStateAsync();
-        await NotifyUserAsync(user, isMember: false);
+        // KeepAlive: an idle group must not deactivate with a user grain still untold.
+        _retryTimer = this.RegisterGrainTimer(RetryNotificationsAsync, new GrainTimerCreationOptions
+        {
+            DueTime = dueTime,
+            Period = Timeout.InfiniteTimeSpan,
+            KeepAlive = true,
+        });
     }
 
-    private Task NotifyUserAsync(UserId user, bool isMember) =>
-        GrainFactory.GetUserGrain(user).SetMembershipAsync(Id, isMember);
+    private async Task RetryNotificationsAsync(CancellationToken cancellationToken)
+    {
+        _retryTimer?.Dispose();
+        _retryTimer = null;
+        var failed = 0;
+        foreach (var user in state.State.Unnotified.ToArray())
+        {
+            try
+            {
+                await GrainFactory.GetUserGrain(new UserId(user)).SetMembershipAsync(Id, state.State.Members.ContainsKey(user));
+                state.State.Unnotified.Remove(user);
+            }
+            catch (Exception exception)
+            {
+                failed++;
+                GroupLog.MemberNotNotified(logger, Id.Value, user, exception);
+            }
+        }
+
+        if (failed > 0)
+        {
+            var next = TimeSpan.FromTicks(Math.Min(_retryDelay.Ticks * 2, options.Value.RenewalPeriod.Ticks));
+            ScheduleRetry(next);
+            return;
+        }
+
+        // Every user grain knows: store the emptied outbox, so a reactivation does not tell them again.
+        await TryPersistOutboxAsync();
+    }
+
+    /// <summary>Best effort: an outbox stored with more users than need it only costs idempotent notifications later.</summary>
+    private async Task TryPersistOutboxAsync()
+    {
+        try
+        {
+            await WriteStateAsync();
+        }
+        catch (SwitchboardException)
+        {
+            // Logged by WriteStateAsync; the in-memory outbox still drives the retries of this activation.
+        }
+    }
 
     private async Task WriteStateAsync()
     {
@@ -307,6 +404,9 @@ internal static partial class GroupLog
 
     [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Group {Group}: the subscribed silos could not be saved; a reactivation waits for re-announcements")]
     public static partial void SubscribersNotPersisted(ILogger logger, string group, Exception exception);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "Group {Group}: the grain of user {User} did not take a membership change; retrying")]
+    public static partial void MemberNotNotified(ILogger logger, string group, string user, Exception exception);
 
     [LoggerMessage(EventId = 2002, Level = LogLevel.Error, Message = "Group {Group}: state write failed")]
     public static partial void StateWriteFailed(ILogger logger, string group, Exception exception);

@@ -24,4 +24,11 @@ public sealed class GroupState
     /// </summary>
     [Id(3)]
     public List<SiloRoute> Subscribers { get; set; } = [];
+
+    /// <summary>
+    /// Users whose grain may not know their membership as it stands here yet: written with the membership change
+    /// itself, cleared once the user grain took it, retried until then (the group is the truth; this is its outbox).
+    /// </summary>
+    [Id(4)]
+    public HashSet<string> Unnotified { get; set; } = new(StringComparer.Ordinal);
 }

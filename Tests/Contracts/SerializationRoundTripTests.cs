@@ -313,8 +313,11 @@ public sealed class SerializationRoundTripTests(SerializerFixture fixture) : ICl
             var state = new GroupState { Exists = true, Policy = policy };
             state.Members["alice"] = GroupRole.Owner;
             state.Members["Alice"] = GroupRole.Member;
+            state.Unnotified.Add("bob");
 
             var copy = fixture.RoundTrip(state);
+
+            Assert.Equal(["bob"], copy.Unnotified);
 
             Assert.True(copy.Exists);
             Assert.Equal(policy, copy.Policy);

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Orleans.Storage;
 using Orleans.TestingHost;
 using Switchboard.Grains.Conversations;
 using Switchboard.Grains.Hosting;
@@ -53,7 +54,18 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     private sealed class SiloConfigurator : ISiloConfigurator
     {
-        public void Configure(ISiloBuilder siloBuilder) => siloBuilder.AddSwitchboardInMemory(Log);
+        public void Configure(ISiloBuilder siloBuilder)
+        {
+            siloBuilder.AddSwitchboardInMemory(Log);
+
+            // The grains' storage with faults tests can plan (FaultyGrainStorage.FailWrites); none unless planned.
+            siloBuilder.AddMemoryGrainStorage(InnerStorage);
+            siloBuilder.Services.AddKeyedSingleton<IGrainStorage>(
+                StorageNames.Grains,
+                (services, _) => new FaultyGrainStorage(services.GetRequiredKeyedService<IGrainStorage>(InnerStorage)));
+        }
+
+        private const string InnerStorage = "switchboard-inner";
     }
 }
 
