@@ -16,6 +16,7 @@ app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseAuthentication();
 app.UseAuthorization();
+app.UseRateLimiter(); // after authentication: REST is limited per user (the token's sub)
 
 app.MapHealthEndpoints();
 app.MapChatPage();

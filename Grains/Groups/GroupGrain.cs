@@ -7,6 +7,7 @@ using Switchboard.Conversations;
 using Switchboard.Grains.Connections;
 using Switchboard.Grains.Conversations;
 using Switchboard.Grains.Hosting;
+using Switchboard.Grains.Limits;
 using Switchboard.Groups;
 using Switchboard.Identity;
 using Switchboard.Messaging;
@@ -24,6 +25,7 @@ internal sealed partial class GroupGrain(
     IMessageLog log,
     TimeProvider time,
     IOptions<RoutingOptions> options,
+    IOptions<LimitOptions> limits,
     ISiloStatusOracle membership,
     ILogger<GroupGrain> logger) : Grain, IGroupGrain
 {
@@ -33,6 +35,7 @@ internal sealed partial class GroupGrain(
     // only changed under this lock (a write in flight may be serializing it on another thread).
     private readonly SemaphoreSlim _stateWrite = new(1, 1);
     private ConversationSequencer? _sequencer;
+    private TokenBucket? _posts;
 
     private GroupId Id => new(this.GetPrimaryKeyString());
 
@@ -164,6 +167,14 @@ internal sealed partial class GroupGrain(
             throw SwitchboardException.Forbidden(state.State.Policy == GroupPolicy.Announce
                 ? $"Only owners and admins post to {Id}."
                 : $"Only members post to {Id}.");
+        }
+
+        var budget = _posts ??= new TokenBucket(limits.Value.PostsPerGroupPerSecond, limits.Value.PostsPerGroupBurst, time);
+        if (!budget.TryTake())
+        {
+            throw new SwitchboardException(
+                ProtocolError.RateLimited,
+                $"{Id} takes at most {limits.Value.PostsPerGroupPerSecond:0.##} messages per second from all its posters; slow down.");
         }
 
         var message = await Sequencer.AppendAsync(command);
@@ -383,6 +394,8 @@ internal sealed partial class GroupGrain(
     {
         if (!state.State.Exists)
         {
+            // Asked about an id nobody created (a typo, or someone probing random ids): keep nothing in memory for it.
+            DeactivateOnIdle();
             throw SwitchboardException.NotFound($"Group {Id} does not exist.");
         }
     }

@@ -11,6 +11,7 @@ public static class GrainServices
     {
         services.TryAddSingleton(TimeProvider.System);
         services.AddOptions<RoutingOptions>();
+        services.AddOptions<LimitOptions>();
         services.TryAddSingleton<ConversationListLoads>();
         return services;
     }

@@ -10,6 +10,7 @@ using Switchboard.Conversations;
 using Switchboard.Grains.Connections;
 using Switchboard.Grains.Conversations;
 using Switchboard.Grains.Hosting;
+using Switchboard.Grains.Limits;
 using Switchboard.Identity;
 using Switchboard.Messaging;
 using Switchboard.Users;
@@ -31,6 +32,7 @@ internal sealed partial class UserGrain(
     ConversationListLoads listLoads,
     TimeProvider time,
     IOptions<RoutingOptions> options,
+    IOptions<LimitOptions> limits,
     ISiloStatusOracle membership,
     ILogger<UserGrain> logger) : Grain, IUserGrain
 {
@@ -45,6 +47,9 @@ internal sealed partial class UserGrain(
     // The grain is reentrant: state writes must not overlap, or the second would carry a stale version.
     private SemaphoreSlim? _stateWrite;
     private SendDedupe? _dedupe;
+
+    // The user's send budget over all its sockets and REST: every send of the user passes this one activation.
+    private TokenBucket? _sends;
     private DirectConversations? _directConversations;
 
     // Resolved on first delivery; null where the silo hosts no sockets (a grain-only test cluster).
@@ -121,6 +126,14 @@ internal sealed partial class UserGrain(
             throw SwitchboardException.BadRequest("A user sends only as itself.");
         }
 
+        var budget = _sends ??= new TokenBucket(limits.Value.SendsPerUserPerSecond, limits.Value.SendsPerUserBurst, time);
+        if (!budget.TryTake())
+        {
+            throw new SwitchboardException(
+                ProtocolError.RateLimited,
+                $"{Id} sends more than {limits.Value.SendsPerUserPerSecond:0.##} messages per second over all its connections; slow down.");
+        }
+
         var dedupe = _dedupe ??= new SendDedupe(options.Value.DedupeWindow, options.Value.DedupeCapacity);
         if (dedupe.MayContain(command.RequestId))
         {
@@ -179,6 +192,12 @@ internal sealed partial class UserGrain(
     {
         RemoveExpired();
         var count = CountConnections();
+        if (count == 0 && _directConversations is null && _dedupe is null && _inFlight is null)
+        {
+            // Activated only to say "offline" (any id may be asked about): keep nothing in memory for it.
+            DeactivateOnIdle();
+        }
+
         return Task.FromResult(new Presence(Id, count > 0, count));
     }
 

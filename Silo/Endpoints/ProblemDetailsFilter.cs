@@ -22,7 +22,14 @@ public sealed partial class ProblemDetailsFilter(ILogger<ProblemDetailsFilter> l
                 LogFailed(logger, request.Method, request.Path, exception);
             }
 
-            return Problems.From(exception);
+            var problem = Problems.From(exception);
+            if (problem.StatusCode == StatusCodes.Status429TooManyRequests)
+            {
+                // Every budget refills at least one message a second.
+                context.HttpContext.Response.Headers.RetryAfter = "1";
+            }
+
+            return problem;
         }
     }
 

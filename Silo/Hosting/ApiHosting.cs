@@ -1,7 +1,11 @@
 using System.Text.Json.Serialization;
+using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Http.Json;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Options;
 using Switchboard.Messaging;
 using Switchboard.Silo.Auth;
+using Switchboard.Silo.Endpoints;
 
 namespace Switchboard.Silo.Hosting;
 
@@ -18,6 +22,30 @@ public static class ApiHosting
             context.ProblemDetails.Extensions.TryAdd("code", CodeOf(status));
         });
         services.Configure<JsonOptions>(options => options.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull);
+        services.AddOptions<RestOptions>().BindConfiguration(RestOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddRateLimiter(_ => { });
+        services.AddOptions<RateLimiterOptions>().Configure<IOptions<RestOptions>>((limiter, rest) =>
+        {
+            var perSecond = rest.Value.RequestsPerUserPerSecond;
+            var burst = rest.Value.RequestsPerUserBurst;
+            limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
+                perSecond > 0 && context.User.FindFirst(TokenClaims.Subject)?.Value is { } user
+                    ? RateLimitPartition.GetTokenBucketLimiter(user, _ => new TokenBucketRateLimiterOptions
+                    {
+                        TokenLimit = burst,
+                        TokensPerPeriod = Math.Max(1, (int)Math.Ceiling(perSecond / 10)),
+                        ReplenishmentPeriod = TimeSpan.FromSeconds(Math.Max(1, Math.Ceiling(perSecond / 10)) / perSecond),
+                        QueueLimit = 0,
+                    })
+
+                    // Anonymous requests (health, the page, dev tokens) and sockets: the gateway's per-address limits.
+                    : RateLimitPartition.GetNoLimiter(string.Empty));
+            limiter.OnRejected = async (context, _) =>
+            {
+                context.HttpContext.Response.Headers.RetryAfter = "1";
+                await Problems.Write(context.HttpContext, ProtocolError.RateLimited, $"Over {perSecond:0.##} requests per second for this user; slow down.");
+            };
+        });
         return builder;
     }
 

@@ -33,6 +33,7 @@ public static class OrleansHosting
         services.AddOptions<RoutingOptions>().BindConfiguration(RoutingOptions.SectionName).ValidateDataAnnotations()
             .Validate(o => o.RegistrationLifetime > o.RenewalPeriod * 2, $"{RoutingOptions.SectionName}:RegistrationLifetime must exceed twice RenewalPeriod.")
             .ValidateOnStart();
+        services.AddOptions<LimitOptions>().BindConfiguration(LimitOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<SiloInternalTlsOptions>().BindConfiguration(SiloInternalTlsOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSwitchboardGrains();
         services.AddSwitchboardConnections();

@@ -46,6 +46,13 @@ public sealed class SocketOptions
     [Range(1, 100_000)]
     public int ResumeCap { get; set; } = 1000;
 
+    /// <summary>
+    /// Most conversations one <c>resume</c> may name; more is <c>bad_request</c> (split it). Each named conversation
+    /// costs an authorization and a read, so one frame must not fan out without bound. Default 200.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int ResumeMaxConversations { get; set; } = 200;
+
     /// <summary>How long a closing socket waits for the client's close frame before it is aborted. Default 2 s.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
     public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(2);

@@ -3,6 +3,7 @@ using System.Net.WebSockets;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Options;
 using Switchboard.Conversations;
+using Switchboard.Grains.Limits;
 using Switchboard.Identity;
 using Switchboard.Messaging;
 using Switchboard.Silo.Auth;
@@ -118,6 +119,8 @@ public sealed class SocketRequestHandler(
         metrics.SendCompleted(Stopwatch.GetElapsedTime(started));
     }
 
+    private static readonly ParallelOptions s_authorizeInParallel = new() { MaxDegreeOfParallelism = 8 };
+
     private async Task ResumeAsync(WebSocketSession session, ClientFrame frame, string id)
     {
         if (frame.SinceError is not null)
@@ -128,6 +131,12 @@ public sealed class SocketRequestHandler(
         if (frame.Since is null)
         {
             throw SwitchboardException.BadRequest("'since' is required: an object mapping conversation ids to the last seq held.");
+        }
+
+        var most = options.Value.ResumeMaxConversations;
+        if (frame.Since.Count > most)
+        {
+            throw SwitchboardException.BadRequest($"A resume names at most {most} conversations ({frame.Since.Count} given); split it.");
         }
 
         var wanted = new List<(ConversationId Conversation, long After)>(frame.Since.Count);
@@ -142,7 +151,8 @@ public sealed class SocketRequestHandler(
         }
 
         // Refused whole: nothing is replayed unless every conversation may be read.
-        await Task.WhenAll(wanted.Select(w => reader.AuthorizeAsync(session.Caller, w.Conversation)));
+        // A few at a time: one frame must not start hundreds of grain activations and storage reads at once.
+        await Parallel.ForEachAsync(wanted, s_authorizeInParallel, async (w, _) => await reader.AuthorizeAsync(session.Caller, w.Conversation));
 
         var recovered = true;
         var more = false;
@@ -213,19 +223,14 @@ public sealed class SocketRequestHandler(
 /// <summary>A per-socket token bucket; counts consecutive refusals.</summary>
 public sealed class RateLimiter(double perSecond, int burst, TimeProvider time)
 {
-    private double _tokens = burst;
-    private long _last = time.GetTimestamp();
+    private readonly TokenBucket _bucket = new(perSecond, burst, time);
 
     public int Strikes { get; private set; }
 
     public bool TryTake()
     {
-        var now = time.GetTimestamp();
-        _tokens = Math.Min(burst, _tokens + (time.GetElapsedTime(_last, now).TotalSeconds * perSecond));
-        _last = now;
-        if (_tokens >= 1)
+        if (_bucket.TryTake())
         {
-            _tokens -= 1;
             Strikes = 0;
             return true;
         }

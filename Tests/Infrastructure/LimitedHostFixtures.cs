@@ -36,3 +36,24 @@ public sealed class RateLimitedHostCollection : ICollectionFixture<RateLimitedHo
 {
     public const string Name = "rate-limited host";
 }
+
+/// <summary>
+/// A host with tiny cluster-wide budgets that do not refill within a test: 4 sends per user, 3 posts per group,
+/// 8 REST requests per user, and resumes of at most 3 conversations.
+/// </summary>
+public sealed class BudgetHostFixture() : HostFixture(new Dictionary<string, string?>
+{
+    ["Switchboard:Limits:SendsPerUserPerSecond"] = "0.01",
+    ["Switchboard:Limits:SendsPerUserBurst"] = "4",
+    ["Switchboard:Limits:PostsPerGroupPerSecond"] = "0.01",
+    ["Switchboard:Limits:PostsPerGroupBurst"] = "3",
+    ["Switchboard:Rest:RequestsPerUserPerSecond"] = "0.01",
+    ["Switchboard:Rest:RequestsPerUserBurst"] = "8",
+    ["Switchboard:WebSockets:ResumeMaxConversations"] = "3",
+});
+
+[CollectionDefinition(Name)]
+public sealed class BudgetHostCollection : ICollectionFixture<BudgetHostFixture>
+{
+    public const string Name = "budget host";
+}
