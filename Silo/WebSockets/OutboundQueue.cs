@@ -3,12 +3,12 @@ using System.Runtime.CompilerServices;
 namespace Switchboard.Silo.WebSockets;
 
 /// <summary>
-/// One socket's frames on their way out: bounded, sent in order by one pump that runs only while frames wait (an
+/// One socket's frames on their way out: bounded in frames and in bytes, sent in order by one pump that runs only while frames wait (an
 /// idle socket keeps no send loop), and ended by the close, sent after the queued frames. Three ways in, one per
 /// kind of frame: a live frame is refused when the queue is full (its socket is then too slow to keep), a reply to
 /// the client's own request waits for room (a large <c>resume</c> slows the client's own requests instead of
-/// overflowing), and a replayed frame waits while replays take half the queue (a replay goes at the pace the client
-/// reads and leaves room for live frames).
+/// overflowing), and a replayed frame waits while replays take half the queue, in frames or in bytes (a replay goes at
+/// the pace the client reads and leaves room for live frames). One frame always fits an empty queue, whatever its size.
 /// </summary>
 internal sealed class OutboundQueue
 {
@@ -29,17 +29,36 @@ internal sealed class OutboundQueue
     private TaskCompletionSource? _room;
     private TaskCompletionSource? _endedSignal;
     private SemaphoreSlim? _replaySlots;
+    private long _queuedBytes;
+    private long _replayBytes;
 
     /// <param name="capacity">Frames that may wait; the frame being sent is not counted.</param>
+    /// <param name="maxBytes">Bytes that may wait (the frame being sent is not counted).</param>
     /// <param name="writer">Where frames and the close are sent, once <see cref="Start"/> is called.</param>
-    public OutboundQueue(int capacity, IOutboundWriter writer)
+    public OutboundQueue(int capacity, long maxBytes, IOutboundWriter writer)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxBytes, 1);
         Capacity = capacity;
+        MaxBytes = maxBytes;
         _writer = writer;
     }
 
     public int Capacity { get; }
+
+    public long MaxBytes { get; }
+
+    /// <summary>Bytes waiting to be sent.</summary>
+    public long QueuedBytes
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _queuedBytes;
+            }
+        }
+    }
 
     /// <summary>Frames waiting to be sent.</summary>
     public int Count
@@ -95,7 +114,7 @@ internal sealed class OutboundQueue
                     return false;
                 }
 
-                if (QueuedCount < Capacity)
+                if (HasRoomFor(reply.Bytes.Length))
                 {
                     pump = Enqueue(reply);
                     break;
@@ -121,6 +140,32 @@ internal sealed class OutboundQueue
     {
         var slots = ReplaySlots;
         await slots.WaitAsync(cancellationToken);
+
+        // Half the bytes too: a replay of large messages must not fill the queue in fewer frames.
+        while (true)
+        {
+            Task room;
+            lock (_lock)
+            {
+                if (_completed || _replayBytes == 0 || _replayBytes + frame.Length <= MaxBytes / 2)
+                {
+                    break;
+                }
+
+                room = (_room ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+            }
+
+            try
+            {
+                await room.WaitAsync(cancellationToken);
+            }
+            catch
+            {
+                slots.Release();
+                throw;
+            }
+        }
+
         if (TryEnqueue(new Frame(frame, Replay: true)))
         {
             return true;
@@ -176,7 +221,7 @@ internal sealed class OutboundQueue
         bool pump;
         lock (_lock)
         {
-            if (_completed || QueuedCount >= Capacity)
+            if (_completed || !HasRoomFor(frame.Bytes.Length))
             {
                 return false;
             }
@@ -188,9 +233,19 @@ internal sealed class OutboundQueue
         return true;
     }
 
+    /// <summary>Whether a frame of <paramref name="length"/> bytes fits; the caller holds <see cref="_lock"/>.</summary>
+    private bool HasRoomFor(int length) =>
+        QueuedCount == 0 || (QueuedCount < Capacity && _queuedBytes + length <= MaxBytes);
+
     /// <summary>Queues a frame; the caller holds <see cref="_lock"/>. True when the caller is to run the pump.</summary>
     private bool Enqueue(Frame frame)
     {
+        _queuedBytes += frame.Bytes.Length;
+        if (frame.Replay)
+        {
+            _replayBytes += frame.Bytes.Length;
+        }
+
         if (!_hasHead && _frames.Count == 0)
         {
             _head = frame;
@@ -212,10 +267,19 @@ internal sealed class OutboundQueue
             frame = _head;
             _head = default;
             _hasHead = false;
-            return true;
+        }
+        else if (!_frames.TryDequeue(out frame))
+        {
+            return false;
         }
 
-        return _frames.TryDequeue(out frame);
+        _queuedBytes -= frame.Bytes.Length;
+        if (frame.Replay)
+        {
+            _replayBytes -= frame.Bytes.Length;
+        }
+
+        return true;
     }
 
     /// <summary>Claims the one pump when none is running and the writer may send; the caller holds <see cref="_lock"/>.</summary>
@@ -264,6 +328,8 @@ internal sealed class OutboundQueue
                         _frames.Clear();
                         _head = default;
                         _hasHead = false;
+                        _queuedBytes = 0;
+                        _replayBytes = 0;
                     }
 
                     if (!TryDequeue(out frame))

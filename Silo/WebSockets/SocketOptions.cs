@@ -23,6 +23,13 @@ public sealed class SocketOptions
     [Range(16, 1_000_000)]
     public int OutboundQueueCapacity { get; set; } = 1024;
 
+    /// <summary>
+    /// Bytes queued for one socket before it counts as too slow (close 4008), beside the frame count. Default 4 MiB: 64
+    /// messages of the largest size. A group's frame is one buffer shared by every member's queue.
+    /// </summary>
+    [Range(65_536, 1L << 30)]
+    public long OutboundQueueMaxBytes { get; set; } = 4L << 20;
+
     /// <summary>Connections one user may hold across the cluster; more are refused with HTTP 429. Default 16; 0 = no cap.</summary>
     [Range(0, 10_000)]
     public int MaxConnectionsPerUser { get; set; } = 16;

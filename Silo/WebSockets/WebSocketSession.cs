@@ -37,7 +37,7 @@ public sealed class WebSocketSession : IClientConnection, IOutboundWriter
         _options = options;
         _metrics = metrics;
         _logger = logger;
-        _outbound = new OutboundQueue(options.OutboundQueueCapacity, this);
+        _outbound = new OutboundQueue(options.OutboundQueueCapacity, options.OutboundQueueMaxBytes, this);
     }
 
     public ConnectionId Id { get; }

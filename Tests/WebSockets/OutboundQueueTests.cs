@@ -18,7 +18,7 @@ public sealed class OutboundQueueTests
     public async Task Frames_are_sent_in_the_order_they_were_queued_those_queued_before_the_start_first()
     {
         var writer = new RecordingWriter();
-        var queue = new OutboundQueue(16, writer);
+        var queue = new OutboundQueue(16, long.MaxValue, writer);
         Assert.True(queue.TryEnqueue(Frame("welcome")));
         Assert.True(queue.TryEnqueue(Frame("a")));
         Assert.Empty(writer.Log);
@@ -36,7 +36,7 @@ public sealed class OutboundQueueTests
     public void A_frame_queued_while_the_queue_is_idle_is_sent_on_the_callers_thread_before_TryEnqueue_returns()
     {
         var writer = new RecordingWriter();
-        var queue = new OutboundQueue(16, writer);
+        var queue = new OutboundQueue(16, long.MaxValue, writer);
         queue.Start();
 
         Assert.True(queue.TryEnqueue(Frame("now")));
@@ -50,7 +50,7 @@ public sealed class OutboundQueueTests
     public async Task A_full_queue_refuses_a_live_frame_and_still_sends_every_frame_it_took()
     {
         var writer = new RecordingWriter { Gate = new SemaphoreSlim(0) };
-        var queue = new OutboundQueue(2, writer);
+        var queue = new OutboundQueue(2, long.MaxValue, writer);
         queue.Start();
 
         // "0" is being sent (held): it no longer counts against the bound; two more fit, a third does not.
@@ -76,7 +76,7 @@ public sealed class OutboundQueueTests
     public async Task A_reply_to_a_full_queue_waits_for_room_and_is_sent_after_the_frames_before_it()
     {
         var writer = new RecordingWriter { Gate = new SemaphoreSlim(0) };
-        var queue = new OutboundQueue(2, writer);
+        var queue = new OutboundQueue(2, long.MaxValue, writer);
         queue.Start();
         queue.TryEnqueue(Frame("0"));
         queue.TryEnqueue(Frame("1"));
@@ -98,7 +98,7 @@ public sealed class OutboundQueueTests
     public async Task A_reply_waiting_for_room_gets_false_when_the_queue_completes_and_throws_when_cancelled()
     {
         var writer = new RecordingWriter();
-        var queue = new OutboundQueue(1, writer);
+        var queue = new OutboundQueue(1, long.MaxValue, writer);
         Assert.True(queue.TryEnqueue(Frame("0")));
 
         using var cancellation = new CancellationTokenSource();
@@ -123,7 +123,7 @@ public sealed class OutboundQueueTests
     public async Task Replayed_frames_wait_while_they_take_half_the_queue_and_live_frames_still_get_in()
     {
         var writer = new RecordingWriter { Gate = new SemaphoreSlim(0) };
-        var queue = new OutboundQueue(4, writer);
+        var queue = new OutboundQueue(4, long.MaxValue, writer);
         queue.Start();
 
         // Two replay slots: r1 (being sent) and r2 (waiting) take them; r3 waits for one.
@@ -150,7 +150,7 @@ public sealed class OutboundQueueTests
     public async Task A_replay_that_finds_the_queue_full_of_live_frames_is_refused_and_gives_its_slot_back()
     {
         var writer = new RecordingWriter();
-        var queue = new OutboundQueue(2, writer);
+        var queue = new OutboundQueue(2, long.MaxValue, writer);
         queue.TryEnqueue(Frame("l1"));
         queue.TryEnqueue(Frame("l2"));
 
@@ -164,10 +164,70 @@ public sealed class OutboundQueueTests
     }
 
     [Fact]
+    public async Task A_live_frame_is_refused_when_the_waiting_bytes_would_pass_the_byte_bound_and_a_reply_waits()
+    {
+        var writer = new RecordingWriter { Gate = new SemaphoreSlim(0) };
+        var queue = new OutboundQueue(100, maxBytes: 10, writer);
+        queue.Start();
+
+        // "aaaaaa" is being sent (not counted); 4 + 6 bytes wait; 1 more byte would pass 10.
+        Assert.True(queue.TryEnqueue(Frame("aaaaaa")));
+        Assert.True(queue.TryEnqueue(Frame("bbbb")));
+        Assert.True(queue.TryEnqueue(Frame("cccccc")));
+        Assert.Equal(10, queue.QueuedBytes);
+        Assert.False(queue.TryEnqueue(Frame("d")));
+        var reply = queue.EnqueueAsync(Frame("reply"), CancellationToken.None).AsTask();
+        Assert.False(reply.IsCompleted);
+
+        // "aaaaaa" sent and "bbbb" taken by the pump: 6 bytes wait, still no room for 5 more.
+        writer.Gate.Release(1);
+        await Wait.UntilAsync(() => queue.QueuedBytes == 6, "the pump to take bbbb");
+        Assert.False(reply.IsCompleted);
+
+        // "bbbb" sent and "cccccc" taken: nothing waits, and the reply goes in.
+        writer.Gate.Release(1);
+        Assert.True(await reply.WaitAsync(Deadline));
+        writer.Gate.Release(10);
+        await Wait.UntilAsync(() => writer.Log.Count == 4, "every frame is sent");
+        Assert.Equal(["aaaaaa", "bbbb", "cccccc", "reply"], writer.Log);
+        Assert.Equal(0, queue.QueuedBytes);
+    }
+
+    [Fact]
+    public void One_frame_larger_than_the_byte_bound_still_fits_an_empty_queue()
+    {
+        var queue = new OutboundQueue(100, maxBytes: 4, new RecordingWriter());
+
+        Assert.True(queue.TryEnqueue(Frame("larger than four")));
+        Assert.False(queue.TryEnqueue(Frame("x")));
+    }
+
+    [Fact]
+    public async Task Replayed_frames_wait_while_they_take_half_the_bytes()
+    {
+        var writer = new RecordingWriter { Gate = new SemaphoreSlim(0) };
+        var queue = new OutboundQueue(100, maxBytes: 20, writer);
+        queue.Start();
+
+        // r1 goes to the writer; r2 (6 bytes) waits, and r3 would make the replays 12 bytes, over half of 20.
+        Assert.True(await queue.EnqueueReplayAsync(Frame("r1----"), CancellationToken.None).AsTask().WaitAsync(Deadline));
+        Assert.True(await queue.EnqueueReplayAsync(Frame("r2----"), CancellationToken.None).AsTask().WaitAsync(Deadline));
+        var r3 = queue.EnqueueReplayAsync(Frame("r3----"), CancellationToken.None).AsTask();
+        Assert.False(r3.IsCompleted);
+        Assert.True(queue.TryEnqueue(Frame("live")));
+
+        writer.Gate.Release(1);
+        Assert.True(await r3.WaitAsync(Deadline));
+        writer.Gate.Release(10);
+        await Wait.UntilAsync(() => writer.Log.Count == 4, "every frame is sent");
+        Assert.Equal(["r1----", "r2----", "live", "r3----"], writer.Log);
+    }
+
+    [Fact]
     public async Task Complete_sends_the_queued_frames_then_the_close_once_and_takes_nothing_more()
     {
         var writer = new RecordingWriter { Gate = new SemaphoreSlim(0) };
-        var queue = new OutboundQueue(8, writer);
+        var queue = new OutboundQueue(8, long.MaxValue, writer);
         queue.Start();
         queue.TryEnqueue(Frame("1"));
         queue.TryEnqueue(Frame("2"));
@@ -188,7 +248,7 @@ public sealed class OutboundQueueTests
     public async Task Complete_with_discard_drops_the_waiting_frames_but_finishes_the_one_being_sent()
     {
         var writer = new RecordingWriter { Gate = new SemaphoreSlim(0) };
-        var queue = new OutboundQueue(8, writer);
+        var queue = new OutboundQueue(8, long.MaxValue, writer);
         queue.Start();
         queue.TryEnqueue(Frame("1"));
         queue.TryEnqueue(Frame("2"));
@@ -205,7 +265,7 @@ public sealed class OutboundQueueTests
     public async Task A_close_that_comes_before_the_start_is_sent_after_the_queued_frames_once_started()
     {
         var writer = new RecordingWriter();
-        var queue = new OutboundQueue(8, writer);
+        var queue = new OutboundQueue(8, long.MaxValue, writer);
         queue.TryEnqueue(Frame("welcome"));
         queue.Complete();
         var completion = queue.Completion;
@@ -221,7 +281,7 @@ public sealed class OutboundQueueTests
     public void An_idle_queue_sends_the_close_at_once_when_completed()
     {
         var writer = new RecordingWriter();
-        var queue = new OutboundQueue(8, writer);
+        var queue = new OutboundQueue(8, long.MaxValue, writer);
         queue.Start();
         queue.TryEnqueue(Frame("1"));
 
@@ -235,7 +295,7 @@ public sealed class OutboundQueueTests
     public async Task After_a_failed_send_nothing_more_is_sent_and_the_queue_fills_up_until_it_refuses()
     {
         var writer = new RecordingWriter { FailSends = true };
-        var queue = new OutboundQueue(3, writer);
+        var queue = new OutboundQueue(3, long.MaxValue, writer);
         queue.Start();
 
         Assert.True(queue.TryEnqueue(Frame("broken")));
@@ -259,7 +319,7 @@ public sealed class OutboundQueueTests
         const int Producers = 4;
         const int PerProducer = 2_000;
         var writer = new RecordingWriter { YieldOnSend = true };
-        var queue = new OutboundQueue(Producers * PerProducer, writer);
+        var queue = new OutboundQueue(Producers * PerProducer, long.MaxValue, writer);
         queue.Start();
 
         using var start = new ManualResetEventSlim();
@@ -287,7 +347,7 @@ public sealed class OutboundQueueTests
     public async Task Every_frame_taken_before_a_concurrent_Complete_is_sent_before_the_close_and_no_other()
     {
         var writer = new RecordingWriter { YieldOnSend = true };
-        var queue = new OutboundQueue(100_000, writer);
+        var queue = new OutboundQueue(100_000, long.MaxValue, writer);
         queue.Start();
 
         var taken = new ConcurrentQueue<string>();
