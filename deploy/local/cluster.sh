@@ -190,7 +190,7 @@ wait_for() {
 # wait_ready NAME...: polls each READY_URL until it answers 200, printing progress every 5 s.
 wait_ready() {
   local deadline=$((SECONDS + READY_TIMEOUT)) next_report=$((SECONDS + 5)) pending=("$@") still name code waiting
-  say "waiting up to ${READY_TIMEOUT}s for $* to be ready (GET ${PROC_READY[$1]#*://*/} = 200)"
+  say "waiting up to ${READY_TIMEOUT}s for $* to be ready (GET /${PROC_READY[$1]#*://*/} = 200)"
   while ((${#pending[@]} > 0)); do
     still=()
     waiting=""
