@@ -16,7 +16,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { printf '[conformance] %s\n' "$*"; }
 
-data="${SB_DATA_DIR:-deploy/local/.data}"
+# Absolute: the tests read the issuer's key from their own working folder.
+data=$(realpath -m "${SB_DATA_DIR:-deploy/local/.data}")
 targets=("$@")
 port="${SB_HTTP_PORT_BASE:-5001}"
 [ ${#targets[@]} -gt 0 ] || targets=("http://127.0.0.1:$port" "http://127.0.0.1:$((port + 1))")
@@ -28,6 +29,7 @@ if [ -z "$key$issuer" ] && [ "$(cat "$data/mode" 2>/dev/null)" = secure ]; then
   issuer_key="${issuer_key:-$data/secrets/issuer-key.pem}"
 fi
 if [ -n "$issuer" ]; then
+  issuer_key=$(realpath -m "$issuer_key")
   [ -r "$issuer_key" ] || { echo "conformance: set SWITCHBOARD_TEST_ISSUER_KEY to the issuer's private key file (for $issuer)" >&2; exit 2; }
   curl -sf "$issuer/.well-known/openid-configuration" >/dev/null ||
     { echo "conformance: the issuer $issuer does not answer; is the cluster up (deploy/local/cluster.sh up --secure)?" >&2; exit 2; }
