@@ -43,7 +43,8 @@ public static class IssuerHosting
         await app.StartAsync();
 
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
-        var outside = addresses.Where(a => LoopbackAddress.Problem(a.Replace("://+", "://0.0.0.0", StringComparison.Ordinal).Replace("://*", "://0.0.0.0", StringComparison.Ordinal)) is not null).ToList();
+        // An address that does not even parse as a URL (a wildcard host) counts as outside.
+        var outside = addresses.Where(a => LoopbackAddress.Problem(a) is not null).ToList();
         if (addresses.Count == 0 || outside.Count > 0)
         {
             foreach (var address in outside)
