@@ -174,15 +174,17 @@ public sealed class IssuerTests : IDisposable
         }
     }
 
-    [Fact]
-    public async Task A_silo_whose_authority_is_the_issuer_accepts_its_tokens_and_refuses_dev_tokens_and_forged_ones()
+    [Theory]
+    [InlineData("Authority", "")]
+    [InlineData("JwksUrl", IssuerEndpoints.JwksPath)]
+    public async Task A_silo_whose_key_source_is_the_issuer_accepts_its_tokens_and_refuses_dev_tokens_and_forged_ones(string source, string path)
     {
         await using var issuer = await IssuerServer.StartAsync();
         await using var silo = new SiloHostFactory(new Dictionary<string, string?>
         {
             ["Switchboard:Auth:SigningKey"] = null,
             ["Switchboard:Auth:DevTokens"] = "false",
-            ["Switchboard:Auth:Authority"] = issuer.Url,
+            [$"Switchboard:Auth:{source}"] = issuer.Url + path,
             ["Switchboard:Auth:Issuer"] = issuer.Url,
             ["Switchboard:Auth:ValidAlgorithms:0"] = "ES256",
         });
