@@ -58,6 +58,13 @@ public sealed class RestAuthTests(SiloHostFixture host)
 
         var reply = await host.Api.PostAsync("/api/dev/token", token: null, new { user = alice, role = "teacher" });
 
+        // A cluster in secure mode has dev tokens off: the silos do not map the endpoint and the gateway answers 404 itself.
+        if (!host.DevTokens)
+        {
+            Assert.Equal(404, reply.Status);
+            return;
+        }
+
         Assert.Equal(200, reply.Status);
         var token = TestTokens.Read(reply.Body.Str("token")!);
         Assert.Equal(alice, token.Subject);
@@ -76,6 +83,13 @@ public sealed class RestAuthTests(SiloHostFixture host)
     public async Task A_dev_token_for_a_bad_user_id_is_a_bad_request(string body)
     {
         var reply = await host.Api.PostAsync("/api/dev/token", token: null, body);
+
+        // With dev tokens off nothing reads the body: the endpoint is not there, whatever is asked of it.
+        if (!host.DevTokens)
+        {
+            Assert.Equal(404, reply.Status);
+            return;
+        }
 
         Protocol.AssertProblem(reply, 400, "bad_request");
     }

@@ -4,9 +4,10 @@ using System.Text.Json;
 
 namespace Switchboard.Tests.Infrastructure;
 
-/// <summary>REST calls against a running host, with dev tokens.</summary>
+/// <summary>REST calls against a running host, with dev tokens (or tokens from <paramref name="tokens"/>).</summary>
 /// <param name="handler">Optional: e.g. one that accepts the gateway's self-signed certificate.</param>
-public sealed class ApiClient(Uri baseAddress, HttpMessageHandler? handler = null) : IDisposable
+/// <param name="tokens">Optional: where <see cref="TokenAsync"/> gets tokens instead of <c>POST /api/dev/token</c> (a cluster with dev tokens off).</param>
+public sealed class ApiClient(Uri baseAddress, HttpMessageHandler? handler = null, Func<string, string, Task<string>>? tokens = null) : IDisposable
 {
     private readonly HttpClient _http = new(
         handler ?? new SocketsHttpHandler { SslOptions = { RemoteCertificateValidationCallback = TestTargets.CertificateValidation } },
@@ -16,6 +17,11 @@ public sealed class ApiClient(Uri baseAddress, HttpMessageHandler? handler = nul
 
     public async Task<string> TokenAsync(string user, string role = "student")
     {
+        if (tokens is not null)
+        {
+            return await tokens(user, role);
+        }
+
         using var response = await _http.PostAsJsonAsync("/api/dev/token", new { user, role });
         response.EnsureSuccessStatusCode();
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();

@@ -19,16 +19,23 @@ public sealed class SiloHostFixture : IAsyncLifetime
 
     public ApiClient Api { get; private set; } = null!;
 
-    public Task InitializeAsync()
+    /// <summary>Tokens the host trusts; with dev tokens off (a secure cluster) <see cref="Api"/> gets its tokens here too.</summary>
+    public ClusterTokens Tokens { get; private set; } = null!;
+
+    /// <summary>Whether the host serves <c>POST /api/dev/token</c>: not when the cluster under test is in secure mode.</summary>
+    public bool DevTokens => !Tokens.FromIssuer;
+
+    public async Task InitializeAsync()
     {
         _local = Factory?.BaseAddress ?? _targets[0];
-        Api = new ApiClient(Factory is null ? _targets[0] : _local);
-        return Task.CompletedTask;
+        Tokens = await ClusterTokens.OpenAsync();
+        Api = new ApiClient(Factory is null ? _targets[0] : _local, tokens: Tokens.FromIssuer ? (user, role) => Tokens.IssueAsync(user, role) : null);
     }
 
     public async Task DisposeAsync()
     {
         Api.Dispose();
+        Tokens.Dispose();
         if (Factory is not null)
         {
             await Factory.DisposeAsync();

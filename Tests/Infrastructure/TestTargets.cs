@@ -3,7 +3,9 @@ namespace Switchboard.Tests.Infrastructure;
 /// <summary>
 /// A conformance run: with <c>SWITCHBOARD_TEST_TARGETS</c> (comma-separated base URLs of running silos) the
 /// protocol tests of the shared silo host run against that cluster, signing their tokens with
-/// <c>SWITCHBOARD_TEST_SIGNING_KEY</c> (the cluster's key). tools/conformance.sh sets both.
+/// <c>SWITCHBOARD_TEST_SIGNING_KEY</c> (the cluster's key), or, for a cluster in secure mode, getting them from its
+/// issuer <c>SWITCHBOARD_TEST_ISSUER_URL</c> and signing the ones it would not issue with its key
+/// <c>SWITCHBOARD_TEST_ISSUER_KEY</c> (see <see cref="ClusterTokens"/>). tools/conformance.sh sets them.
 /// </summary>
 public static class TestTargets
 {
@@ -14,6 +16,14 @@ public static class TestTargets
             .ToList();
 
     public static bool IsExternal => Urls.Count > 0;
+
+    /// <summary>The base URL of the secure cluster's token issuer; null when the cluster under test serves dev tokens.</summary>
+    public static Uri? IssuerUrl { get; } = Environment.GetEnvironmentVariable("SWITCHBOARD_TEST_ISSUER_URL") is { Length: > 0 } url
+        ? new Uri(url.EndsWith('/') ? url : url + "/")
+        : null;
+
+    /// <summary>The issuer's private key file (PEM), read to sign the tokens the issuer would never make.</summary>
+    public static string? IssuerKeyPath { get; } = Environment.GetEnvironmentVariable("SWITCHBOARD_TEST_ISSUER_KEY") is { Length: > 0 } path ? path : null;
 
     public static string? SigningKey { get; } = Environment.GetEnvironmentVariable("SWITCHBOARD_TEST_SIGNING_KEY") is { Length: > 0 } key ? key : null;
 

@@ -45,11 +45,11 @@ public static class TestTokens
     }
 
     /// <summary>A token with valid claims and <c>"alg":"none"</c>: no signature at all.</summary>
-    public static string Unsigned(string user)
+    public static string Unsigned(string user, string issuer = Issuer)
     {
         var exp = DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeSeconds();
         var header = Base64UrlEncoder.Encode("{\"alg\":\"none\",\"typ\":\"JWT\"}");
-        var payload = Base64UrlEncoder.Encode($"{{\"sub\":\"{user}\",\"role\":\"admin\",\"iss\":\"{Issuer}\",\"aud\":\"{Audience}\",\"exp\":{exp}}}");
+        var payload = Base64UrlEncoder.Encode($"{{\"sub\":\"{user}\",\"role\":\"admin\",\"iss\":\"{issuer}\",\"aud\":\"{Audience}\",\"exp\":{exp}}}");
         return $"{header}.{payload}.";
     }
 

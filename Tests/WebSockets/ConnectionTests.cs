@@ -33,7 +33,7 @@ public sealed class ConnectionTests(SiloHostFixture host)
     public async Task An_externally_minted_token_with_the_configured_key_issuer_and_audience_opens_a_socket()
     {
         var alice = SiloHostFixture.NewId("alice");
-        await using var socket = await SocketClient.ConnectAsync(host.BaseAddress, TestTokens.Mint(alice));
+        await using var socket = await SocketClient.ConnectAsync(host.BaseAddress, host.Tokens.Mint(alice));
 
         Assert.Equal(alice, socket.Welcome.Str("user"));
     }
@@ -82,7 +82,7 @@ public sealed class ConnectionTests(SiloHostFixture host)
     {
         var user = SiloHostFixture.NewId("u") + new string('u', 64);
         user = user[..64];
-        await using var socket = await SocketClient.ConnectAsync(host.BaseAddress, TestTokens.Mint(user));
+        await using var socket = await SocketClient.ConnectAsync(host.BaseAddress, host.Tokens.Mint(user));
 
         Assert.Equal(user, socket.Welcome.Str("user"));
     }
@@ -91,7 +91,7 @@ public sealed class ConnectionTests(SiloHostFixture host)
     public async Task A_token_valid_for_a_year_is_refused_at_the_upgrade_and_on_REST()
     {
         var alice = SiloHostFixture.NewId("alice");
-        var token = TestTokens.Mint(alice, expires: DateTime.UtcNow.AddDays(365));
+        var token = host.Tokens.Mint(alice, expires: DateTime.UtcNow.AddDays(365));
 
         Assert.Equal(401, await SocketClient.TryConnectStatusAsync(host.BaseAddress, token));
         Protocol.AssertProblem(await host.Api.GetAsync($"/api/users/{alice}/presence", token), 401, "unauthorized");
@@ -103,7 +103,10 @@ public sealed class ConnectionTests(SiloHostFixture host)
     public async Task A_token_that_lives_just_under_the_maximum_of_24_hours_opens_a_socket_that_stays_open(bool withIssuedAt)
     {
         var alice = SiloHostFixture.NewId("alice");
-        var token = TestTokens.Mint(alice, issuedAt: DateTime.UtcNow, expires: DateTime.UtcNow.AddHours(23), withIssuedAt: withIssuedAt);
+        // With iat, from the issuer when the cluster has one (its lifetime parameter); without, signed with its key.
+        var token = withIssuedAt
+            ? await host.Tokens.ValidForAsync(alice, TimeSpan.FromHours(23))
+            : host.Tokens.Mint(alice, issuedAt: DateTime.UtcNow, expires: DateTime.UtcNow.AddHours(23), withIssuedAt: false);
 
         await using var socket = await SocketClient.ConnectAsync(host.BaseAddress, token);
 
@@ -116,7 +119,7 @@ public sealed class ConnectionTests(SiloHostFixture host)
     public async Task A_token_that_expires_while_connected_closes_the_socket_with_4001()
     {
         var alice = SiloHostFixture.NewId("alice");
-        var token = TestTokens.Mint(alice, expires: DateTime.UtcNow.AddSeconds(2));
+        var token = await host.Tokens.ValidForAsync(alice, TimeSpan.FromSeconds(2));
         await using var socket = await SocketClient.ConnectAsync(host.BaseAddress, token);
         await socket.PingAsync();
 
@@ -159,27 +162,28 @@ public sealed class ConnectionTests(SiloHostFixture host)
         Assert.Equal(0, presence.Body.GetProperty("connections").GetInt32());
     }
 
-    private static string? BadToken(string kind)
+    /// <summary>Signed with the key the host trusts unless the signature is the point: refused for the reason named.</summary>
+    private string? BadToken(string kind)
     {
         var user = SiloHostFixture.NewId("mallory");
         return kind switch
         {
             "missing" => null,
             "garbage" => "not-a-jwt",
-            "bad signature" => TestTokens.Mint(user, signingKey: "some-other-signing-key-0123456789abcdefghij"),
-            "wrong issuer" => TestTokens.Mint(user, issuer: "someone-else"),
-            "wrong audience" => TestTokens.Mint(user, audience: "someone-else"),
-            "expired" => TestTokens.Mint(user, expires: DateTime.UtcNow.AddMinutes(-5)),
-            "no exp" => TestTokens.Mint(user, withExpiry: false),
-            "sub not a user id" => TestTokens.Mint("not a valid/user id"),
-            "sub of 65 characters" => TestTokens.Mint(new string('u', 65)),
-            "unsigned (alg none)" => TestTokens.Unsigned(user),
-            "valid for a year" => TestTokens.Mint(user, expires: DateTime.UtcNow.AddDays(365)),
-            "no iat and valid for 2 days" => TestTokens.Mint(user, expires: DateTime.UtcNow.AddDays(2), withIssuedAt: false),
-            "iat in the future" => TestTokens.Mint(user, issuedAt: DateTime.UtcNow.AddDays(1), expires: DateTime.UtcNow.AddDays(1).AddHours(1)),
-            "role is an array" => TestTokens.Mint(user, role: new[] { "student" }),
-            "role is an array naming admin" => TestTokens.Mint(user, role: new[] { "student", "admin" }),
-            "role is a number" => TestTokens.Mint(user, role: 7),
+            "bad signature" => host.Tokens.MintWithAnotherKey(user),
+            "wrong issuer" => host.Tokens.Mint(user, issuer: "someone-else"),
+            "wrong audience" => host.Tokens.Mint(user, audience: "someone-else"),
+            "expired" => host.Tokens.Mint(user, expires: DateTime.UtcNow.AddMinutes(-5)),
+            "no exp" => host.Tokens.Mint(user, withExpiry: false),
+            "sub not a user id" => host.Tokens.Mint("not a valid/user id"),
+            "sub of 65 characters" => host.Tokens.Mint(new string('u', 65)),
+            "unsigned (alg none)" => TestTokens.Unsigned(user, host.Tokens.Issuer),
+            "valid for a year" => host.Tokens.Mint(user, expires: DateTime.UtcNow.AddDays(365)),
+            "no iat and valid for 2 days" => host.Tokens.Mint(user, expires: DateTime.UtcNow.AddDays(2), withIssuedAt: false),
+            "iat in the future" => host.Tokens.Mint(user, issuedAt: DateTime.UtcNow.AddDays(1), expires: DateTime.UtcNow.AddDays(1).AddHours(1)),
+            "role is an array" => host.Tokens.Mint(user, role: new[] { "student" }),
+            "role is an array naming admin" => host.Tokens.Mint(user, role: new[] { "student", "admin" }),
+            "role is a number" => host.Tokens.Mint(user, role: 7),
             _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
         };
     }

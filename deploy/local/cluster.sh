@@ -3,7 +3,9 @@
 # message log) and two silos, without systemd or Docker. Data, secrets, logs and pid files live under
 # deploy/local/.data/ (git-ignored). See deploy/local/README.md.
 #
-#   deploy/local/cluster.sh up             install what is missing (as root), start what is not running
+#   deploy/local/cluster.sh up [--secure]  install what is missing (as root), start what is not running;
+#                                          --secure (or SB_SECURE=1): as the reference deployment is documented
+#                                          (tokens from a local issuer's JWKS, internal TLS, dev tokens off)
 #   deploy/local/cluster.sh status         one line per process: NAME PID URL, or NAME - stopped
 #   deploy/local/cluster.sh down [--purge] stop everything `up` started; --purge also deletes .data/
 #
@@ -41,6 +43,13 @@ TLS_DIR="$DATA_DIR/tls"
 # reference deployment's "Internal TLS"); anything else: plain, as before.
 INTERNAL_TLS="${SB_INTERNAL_TLS:-0}"
 INTERNAL_TLS_DIR="$TLS_DIR/internal"
+# 1 (or `up --secure`): the reference deployment's security settings, remembered in .data/mode until `down`.
+SECURE="${SB_SECURE:-0}"
+MODE_FILE="$DATA_DIR/mode"
+ISSUER_PORT="${SB_ISSUER_PORT:-5990}"
+ISSUER_URL="http://127.0.0.1:$ISSUER_PORT"
+ISSUER_DLL="$repo/tools/Issuer/bin/Release/net10.0/Switchboard.Issuer.dll"
+ISSUER_KEY="$SECRET_DIR/issuer-key.pem"
 # The command the systemd units run (deploy/reference/systemd): the local cluster runs it too.
 RUN="$repo/deploy/reference/bin/switchboard-run"
 DATABASE=switchboard
@@ -86,7 +95,14 @@ define_processes() {
   done
   # Stage 4: the gateway stops before the silos.
   register gateway "https://127.0.0.1:$GATEWAY_PORT" "Switchboard.Gateway.dll|switchboard-run gateway" 4 10 "https://127.0.0.1:$GATEWAY_PORT/health/ready" "$GATEWAY_PORT"
+  # Secure mode only (or a pid file left from it): the token issuer stops after the silos, which fetch its keys.
+  if [ "$SECURE" = 1 ] || [ "$(remembered_mode)" = secure ] || [ -s "$(pid_file issuer)" ]; then
+    register issuer "$ISSUER_URL" "Switchboard.Issuer.dll" 2 10 "$ISSUER_URL/.well-known/openid-configuration" "$ISSUER_PORT"
+  fi
 }
+
+# The mode of the last `up` on this data folder: secure or plain.
+remembered_mode() { if [ -s "$MODE_FILE" ]; then cat "$MODE_FILE"; else echo plain; fi; }
 
 pid_file() { printf '%s/%s.pid' "$PID_DIR" "$1"; }
 
@@ -174,7 +190,7 @@ wait_for() {
 # wait_ready NAME...: polls each READY_URL until it answers 200, printing progress every 5 s.
 wait_ready() {
   local deadline=$((SECONDS + READY_TIMEOUT)) next_report=$((SECONDS + 5)) pending=("$@") still name code waiting
-  say "waiting up to ${READY_TIMEOUT}s for $* to be ready (GET /health/ready = 200)"
+  say "waiting up to ${READY_TIMEOUT}s for $* to be ready (GET /${PROC_READY[$1]#*://*/} = 200)"
   while ((${#pending[@]} > 0)); do
     still=()
     waiting=""
@@ -369,10 +385,12 @@ build_silo() {
     say "a silo is running: starting any missing one from the existing build (run down, then up, to rebuild)"
     return
   fi
-  say "building the Silo and the Gateway (dotnet build -c Release)"
+  say "building the Silo and the Gateway$([ "$SECURE" = 1 ] && echo ' and tools/Issuer') (dotnet build -c Release)"
   (cd "$repo" && dotnet build Silo -c Release -nologo -v quiet --disable-build-servers 9>&- &&
-    dotnet build Gateway -c Release -nologo -v quiet --disable-build-servers 9>&-) ||
+    dotnet build Gateway -c Release -nologo -v quiet --disable-build-servers 9>&- &&
+    if [ "$SECURE" = 1 ]; then dotnet build tools/Issuer -c Release -nologo -v quiet --disable-build-servers 9>&-; fi) ||
     die "the build failed"
+  [ "$SECURE" != 1 ] || [ -f "$ISSUER_DLL" ] || die "the build did not produce $(rel "$ISSUER_DLL")"
   [ -f "$SILO_DLL" ] || die "the build did not produce $(rel "$SILO_DLL")"
   [ -f "$GATEWAY_DLL" ] || die "the build did not produce $(rel "$GATEWAY_DLL")"
 }
@@ -437,8 +455,45 @@ internal_tls_settings() {
     "$1__KeyPath=$INTERNAL_TLS_DIR/$2.key" "$1__CaPath=$INTERNAL_TLS_DIR/internal-ca.crt"
 }
 
+# auth_settings SIGNING_KEY: the environment and token settings of a silo (the gateway takes the same), one KEY=VALUE
+# a line. Plain: Local, dev tokens on explicitly (a Production silo refuses them), the shared HMAC key. Secure: as
+# deploy/reference/env/silo.env documents it: Production, dev tokens off, no HMAC key, ES256 keys from the issuer.
+auth_settings() {
+  if [ "$SECURE" = 1 ]; then
+    printf '%s\n' "ASPNETCORE_ENVIRONMENT=Production" \
+      "Switchboard__Auth__DevTokens=false" \
+      "Switchboard__Auth__Authority=$ISSUER_URL" \
+      "Switchboard__Auth__Issuer=$ISSUER_URL" \
+      "Switchboard__Auth__Audience=switchboard" \
+      "Switchboard__Auth__ValidAlgorithms__0=ES256"
+  else
+    printf '%s\n' "ASPNETCORE_ENVIRONMENT=Local" \
+      "Switchboard__Auth__SigningKey=$1" \
+      "Switchboard__Auth__DevTokens=true"
+  fi
+}
+
+# The development token issuer (tools/Issuer) on 127.0.0.1: ES256 key kept in secrets/, JWKS and discovery document.
+start_issuer() {
+  local pid
+  if pid=$(pid_of issuer); then
+    say "issuer already running (pid $pid)"
+    return
+  fi
+  ensure_ports_free issuer
+  mkdir -p "$SECRET_DIR"
+  chmod 700 "$SECRET_DIR"
+  [ -s "$ISSUER_KEY" ] || say "the issuer makes its ES256 key in $(rel "$ISSUER_KEY") (once)"
+  start_process issuer env ASPNETCORE_ENVIRONMENT=Production dotnet "$ISSUER_DLL" \
+    "--Switchboard:Issuer:Url=$ISSUER_URL" "--Switchboard:Issuer:KeyPath=$ISSUER_KEY"
+  wait_ready issuer
+  # tools/conformance.sh finds the issuer here.
+  echo "$ISSUER_URL" >"$DATA_DIR/issuer-url"
+  say "issuer on $ISSUER_URL: tokens with POST $ISSUER_URL/token, keys at $ISSUER_URL/.well-known/jwks.json"
+}
+
 start_gateway() {
-  local cluster=$1 env_file="$ENV_DIR/gateway.env" tls
+  local cluster=$1 env_file="$ENV_DIR/gateway.env" tls auth route_dev_tokens=true
   if is_running gateway; then
     say "gateway already running (pid $(pid_of gateway))"
     return
@@ -446,13 +501,16 @@ start_gateway() {
   ensure_ports_free gateway
   gateway_certificate
   mapfile -t tls < <(internal_tls_settings Switchboard__Gateway__InternalTls gateway)
-  # Local, not Production: the silos serve dev tokens here, and the gateway routes them (the chat page and
-  # tools/Bench log in with them). Every client here is 127.0.0.1, and the benchmarks open hundreds of
-  # sockets at once: the per-address limits are raised far above the defaults (docs/configuration.md).
-  write_env "$env_file" "${tls[@]}" \
-    "ASPNETCORE_ENVIRONMENT=Local" \
+  # Secure mode: the gateway gets the silos' Switchboard:Auth settings (it binds the same section to validate tokens;
+  # ones it does not read are harmless). Plain mode: Local, as before.
+  if [ "$SECURE" = 1 ]; then mapfile -t auth < <(auth_settings ""); else auth=("ASPNETCORE_ENVIRONMENT=Local"); fi
+  # Plain mode: the silos serve dev tokens, and the gateway routes them (the chat page and tools/Bench log in with
+  # them). Secure mode: it answers /api/dev/** with 404 itself. Every client here is 127.0.0.1, and the benchmarks
+  # open hundreds of sockets at once: the per-address limits are raised far above the defaults (docs/configuration.md).
+  [ "$SECURE" = 1 ] && route_dev_tokens=false
+  write_env "$env_file" "${tls[@]}" "${auth[@]}" \
     "ConnectionStrings__Redis=127.0.0.1:$REDIS_PORT" \
-    "Switchboard__Gateway__RouteDevTokens=true" \
+    "Switchboard__Gateway__RouteDevTokens=$route_dev_tokens" \
     "Switchboard__Gateway__UpgradesPerSecond=100000" \
     "Switchboard__Gateway__UpgradeBurst=1000000" \
     "Switchboard__Gateway__RequestsPerSecond=100000" \
@@ -488,7 +546,7 @@ cluster_id() {
 }
 
 start_silos() {
-  local password=$1 signing_key=$2 cluster=$3 i name all=() env_file tls
+  local password=$1 signing_key=$2 cluster=$3 i name all=() env_file tls auth
   for ((i = 1; i <= SILO_COUNT; i++)); do
     name="silo-$i"
     if is_running "$name"; then
@@ -498,13 +556,10 @@ start_silos() {
     ensure_ports_free "$name"
     env_file="$ENV_DIR/$name.env"
     mapfile -t tls < <(internal_tls_settings Switchboard__Silo__InternalTls "$name")
-    # Dev tokens on, explicitly: a silo refuses them in the Production environment, so this one is Local.
-    write_env "$env_file" "${tls[@]}" \
-      "ASPNETCORE_ENVIRONMENT=Local" \
+    mapfile -t auth < <(auth_settings "$signing_key")
+    write_env "$env_file" "${tls[@]}" "${auth[@]}" \
       "ConnectionStrings__Redis=127.0.0.1:$REDIS_PORT" \
       "ConnectionStrings__MySql=Server=127.0.0.1;Port=$MARIADB_PORT;Database=$DATABASE;User ID=$DB_USER;Password=$password;Maximum Pool Size=100" \
-      "Switchboard__Auth__SigningKey=$signing_key" \
-      "Switchboard__Auth__DevTokens=true" \
       "Switchboard__Silo__ClusterId=$cluster" \
       "Switchboard__Silo__ServiceId=switchboard" \
       "Switchboard__Silo__Name=$name" \
@@ -522,12 +577,46 @@ start_silos() {
 
 # ---------------------------------------------------------------- commands
 
+# Secure or plain: what `up` was asked for, else what the running processes were started as (a restart of a killed
+# silo keeps the mode); a mode change while anything runs would mix the two, so it is refused.
+choose_mode() {
+  local asked=$1 remembered running=false name
+  remembered=$(remembered_mode)
+  for name in "${PROCS[@]}"; do
+    if is_running "$name"; then running=true; fi
+  done
+  if $running; then
+    if [ -n "$asked" ] && [ "$asked" != "$remembered" ]; then
+      die "the cluster runs in $remembered mode; run \`cluster.sh down\` first to switch it to $asked mode"
+    fi
+    [ "$remembered" = secure ] && SECURE=1
+    [ -n "$asked" ] || say "cluster running in $remembered mode: starting what is missing in that mode"
+  elif [ -n "$asked" ]; then
+    [ "$asked" = secure ] && SECURE=1
+  fi
+  if [ "$SECURE" = 1 ]; then
+    INTERNAL_TLS=1
+    echo secure >"$MODE_FILE"
+  else
+    echo plain >"$MODE_FILE"
+  fi
+}
+
 cmd_up() {
-  local password signing_key cluster name
+  local asked=$1 password signing_key cluster name
   ensure_packages
   lock
   mkdir -p "$LOG_DIR" "$PID_DIR"
   say "cluster data in $(rel "$DATA_DIR")"
+  choose_mode "$asked"
+  # The issuer is registered for secure mode (define_processes ran before the mode was known).
+  PROCS=()
+  define_processes
+  if [ "$SECURE" = 1 ]; then
+    say "secure mode, as deploy/reference documents it: environment Production, internal TLS on, dev tokens OFF,"
+    say "  tokens ES256 from the local issuer on $ISSUER_URL (its JWKS is the silos' and the gateway's Authority)"
+    say "  the chat page cannot log in in this mode (it asks for dev tokens): get a token from $ISSUER_URL/token"
+  fi
   # Every port of every process that is not running must be free, before anything starts.
   for name in "${PROCS[@]}"; do
     is_running "$name" || ensure_ports_free "$name"
@@ -545,9 +634,11 @@ cmd_up() {
     say "internal TLS on: Orleans traffic is mutual TLS with $(rel "$INTERNAL_TLS_DIR")/internal-ca.crt"
   fi
   cluster=$(cluster_id)
+  [ "$SECURE" != 1 ] || start_issuer
   start_silos "$password" "$signing_key" "$cluster"
   start_gateway "$cluster"
-  say "up in ${SECONDS}s"
+  say "up in ${SECONDS}s ($(remembered_mode) mode)"
+  [ "$SECURE" != 1 ] || say "secure mode: dev tokens are off, the chat page cannot log in; a token: curl -s -XPOST $ISSUER_URL/token -H 'content-type: application/json' -d '{\"user\":\"alice\"}'"
   cmd_status
 }
 
@@ -597,10 +688,17 @@ cmd_down() {
 main() {
   define_processes
   case "${1:-}" in
-    up) shift; [ $# -eq 0 ] || die "usage: cluster.sh up"; cmd_up ;;
+    up)
+      shift
+      case "${1:-}" in
+        "") cmd_up "$([ "$SECURE" = 1 ] && echo secure)" ;;
+        --secure) [ $# -eq 1 ] || die "usage: cluster.sh up [--secure]"; cmd_up secure ;;
+        *) die "usage: cluster.sh up [--secure]" ;;
+      esac
+      ;;
     down) shift; cmd_down "$@" ;;
     status) shift; [ $# -eq 0 ] || die "usage: cluster.sh status"; cmd_status ;;
-    *) die "usage: cluster.sh up | down [--purge] | status" ;;
+    *) die "usage: cluster.sh up [--secure] | down [--purge] | status" ;;
   esac
 }
 
