@@ -16,10 +16,10 @@ public sealed class DisconnectTests(SiloHostFixture host)
     {
         var alice = SiloHostFixture.NewId("alice");
         var bob = SiloHostFixture.NewId("bob");
-        var token = TestTokens.Mint(alice);
+        var token = host.Tokens.Mint(alice);
         await using var laptop = await SocketClient.ConnectAsync(host.BaseAddress, token);
         await using var phone = await SocketClient.ConnectAsync(host.BaseAddress, token);
-        await using var other = await SocketClient.ConnectAsync(host.BaseAddress, TestTokens.Mint(bob));
+        await using var other = await SocketClient.ConnectAsync(host.BaseAddress, host.Tokens.Mint(bob));
 
         var (status, body) = await host.Api.DeleteAsync($"/api/users/{alice}/connections", await AdminTokenAsync());
 
@@ -36,7 +36,7 @@ public sealed class DisconnectTests(SiloHostFixture host)
     public async Task Tokens_issued_before_the_disconnect_are_refused_everywhere_and_later_ones_work()
     {
         var alice = SiloHostFixture.NewId("alice");
-        var old = TestTokens.Mint(alice);
+        var old = host.Tokens.Mint(alice);
         var (_, body) = await host.Api.DeleteAsync($"/api/users/{alice}/connections", await AdminTokenAsync());
         var before = body.GetProperty("revokedBefore").GetDateTimeOffset();
 
@@ -47,9 +47,9 @@ public sealed class DisconnectTests(SiloHostFixture host)
         Assert.Contains("revoked", rest.Body.Str("detail"), StringComparison.OrdinalIgnoreCase);
 
         // A token issued in the same second as the disconnect is refused too (iat counts whole seconds).
-        Assert.Equal(401, await SocketClient.TryConnectStatusAsync(host.BaseAddress, TestTokens.Mint(alice, issuedAt: before.UtcDateTime.AddSeconds(-1))));
+        Assert.Equal(401, await SocketClient.TryConnectStatusAsync(host.BaseAddress, host.Tokens.Mint(alice, issuedAt: before.UtcDateTime.AddSeconds(-1))));
 
-        var fresh = TestTokens.Mint(alice, issuedAt: before.UtcDateTime);
+        var fresh = host.Tokens.Mint(alice, issuedAt: before.UtcDateTime);
         await using var socket = await SocketClient.ConnectAsync(host.BaseAddress, fresh);
         await socket.PingAsync();
         Assert.Equal(200, (await host.Api.GetAsync($"/api/users/{alice}/conversations", fresh)).Status);
@@ -59,10 +59,10 @@ public sealed class DisconnectTests(SiloHostFixture host)
     public async Task A_revoked_token_cannot_be_put_back_on_an_open_socket_with_auth()
     {
         var alice = SiloHostFixture.NewId("alice");
-        var old = TestTokens.Mint(alice);
+        var old = host.Tokens.Mint(alice);
         var (_, body) = await host.Api.DeleteAsync($"/api/users/{alice}/connections", await AdminTokenAsync());
         var before = body.GetProperty("revokedBefore").GetDateTimeOffset();
-        await using var socket = await SocketClient.ConnectAsync(host.BaseAddress, TestTokens.Mint(alice, issuedAt: before.UtcDateTime));
+        await using var socket = await SocketClient.ConnectAsync(host.BaseAddress, host.Tokens.Mint(alice, issuedAt: before.UtcDateTime));
 
         var reply = await socket.RequestAsync(new { type = "auth", id = "a1", token = old });
 
@@ -74,13 +74,13 @@ public sealed class DisconnectTests(SiloHostFixture host)
     public async Task A_socket_whose_token_has_no_iat_is_closed_and_such_tokens_stay_refused()
     {
         var alice = SiloHostFixture.NewId("alice");
-        var undated = TestTokens.Mint(alice, withIssuedAt: false);
+        var undated = host.Tokens.Mint(alice, withIssuedAt: false);
         await using var socket = await SocketClient.ConnectAsync(host.BaseAddress, undated);
 
         Assert.Equal(200, (await host.Api.DeleteAsync($"/api/users/{alice}/connections", await AdminTokenAsync())).Status);
 
         Assert.Equal((WebSocketCloseStatus)4003, await socket.WaitForCloseAsync());
-        Assert.Equal(401, await SocketClient.TryConnectStatusAsync(host.BaseAddress, TestTokens.Mint(alice, withIssuedAt: false)));
+        Assert.Equal(401, await SocketClient.TryConnectStatusAsync(host.BaseAddress, host.Tokens.Mint(alice, withIssuedAt: false)));
     }
 
     [Theory]

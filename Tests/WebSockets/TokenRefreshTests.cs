@@ -13,9 +13,9 @@ public sealed class TokenRefreshTests(SiloHostFixture host)
     {
         var alice = SiloHostFixture.NewId("alice");
         var expires = DateTime.UtcNow.AddSeconds(3);
-        await using var socket = await SocketClient.ConnectAsync(host.BaseAddress, TestTokens.Mint(alice, expires: expires));
+        await using var socket = await SocketClient.ConnectAsync(host.BaseAddress, host.Tokens.Mint(alice, expires: expires));
 
-        var reply = await socket.RequestAsync(new { type = "auth", id = "a1", token = TestTokens.Mint(alice, expires: DateTime.UtcNow.AddHours(1)) });
+        var reply = await socket.RequestAsync(new { type = "auth", id = "a1", token = host.Tokens.Mint(alice, expires: DateTime.UtcNow.AddHours(1)) });
 
         Assert.Equal("ack", reply.Type());
         Assert.Equal("a1", reply.Str("id"));
@@ -30,9 +30,9 @@ public sealed class TokenRefreshTests(SiloHostFixture host)
     public async Task A_token_for_another_user_is_forbidden_and_the_old_token_still_expires_with_4001()
     {
         var alice = SiloHostFixture.NewId("alice");
-        await using var socket = await SocketClient.ConnectAsync(host.BaseAddress, TestTokens.Mint(alice, expires: DateTime.UtcNow.AddSeconds(3)));
+        await using var socket = await SocketClient.ConnectAsync(host.BaseAddress, host.Tokens.Mint(alice, expires: DateTime.UtcNow.AddSeconds(3)));
 
-        var reply = await socket.RequestAsync(new { type = "auth", id = "a2", token = TestTokens.Mint(SiloHostFixture.NewId("mallory"), "admin") });
+        var reply = await socket.RequestAsync(new { type = "auth", id = "a2", token = host.Tokens.Mint(SiloHostFixture.NewId("mallory"), "admin") });
 
         Protocol.AssertError(reply, "a2", "forbidden");
         Assert.Equal((WebSocketCloseStatus)4001, await socket.WaitForCloseAsync(TimeSpan.FromSeconds(10)));
@@ -48,8 +48,8 @@ public sealed class TokenRefreshTests(SiloHostFixture host)
         await using var socket = await host.ConnectAsync(alice);
         var token = kind switch
         {
-            "bad-signature" => TestTokens.Mint(alice, signingKey: new string('7', 64)),
-            "expired" => TestTokens.Mint(alice, expires: DateTime.UtcNow.AddMinutes(-5)),
+            "bad-signature" => host.Tokens.MintWithAnotherKey(alice),
+            "expired" => host.Tokens.Mint(alice, expires: DateTime.UtcNow.AddMinutes(-5)),
             _ => "not.a.jwt",
         };
 
@@ -76,10 +76,10 @@ public sealed class TokenRefreshTests(SiloHostFixture host)
         var alice = SiloHostFixture.NewId("alice");
         var group = SiloHostFixture.NewId("news");
         Assert.Equal(201, (await host.Api.PutAsync($"/api/groups/{group}", await host.Api.TokenAsync(teacher, "teacher"), new { policy = "announce" })).Status);
-        await using var socket = await SocketClient.ConnectAsync(host.BaseAddress, TestTokens.Mint(alice, "student"));
+        await using var socket = await SocketClient.ConnectAsync(host.BaseAddress, host.Tokens.Mint(alice, "student"));
         Protocol.AssertError(await socket.SendMessageAsync($"group:{group}", new { text = "as a student" }, id: "s1"), "s1", "forbidden");
 
-        Assert.Equal("ack", (await socket.RequestAsync(new { type = "auth", id = "a6", token = TestTokens.Mint(alice, "admin") })).Type());
+        Assert.Equal("ack", (await socket.RequestAsync(new { type = "auth", id = "a6", token = host.Tokens.Mint(alice, "admin") })).Type());
 
         var post = await socket.SendMessageAsync($"group:{group}", new { text = "as an admin" }, id: "s2");
         Assert.Equal("ack", post.Type());
