@@ -1,7 +1,7 @@
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
-namespace Switchboard.Silo.Auth;
+namespace Switchboard.Cluster.Security.Tokens;
 
 /// <summary>
 /// JWT validation with the protocol's own rules on top of the standard ones (signature, issuer, audience, expiry):
