@@ -449,9 +449,11 @@ start_gateway() {
   # Local, not Production: the silos serve dev tokens here, and the gateway routes them (the chat page and
   # tools/Bench log in with them). Every client here is 127.0.0.1, and the benchmarks open hundreds of
   # sockets at once: the per-address limits are raised far above the defaults (docs/configuration.md).
+  # The silos' signing key: the gateway checks socket tokens itself before proxying.
   write_env "$env_file" "${tls[@]}" \
     "ASPNETCORE_ENVIRONMENT=Local" \
     "ConnectionStrings__Redis=127.0.0.1:$REDIS_PORT" \
+    "Switchboard__Auth__SigningKey=$(secret signing-key)" \
     "Switchboard__Gateway__RouteDevTokens=true" \
     "Switchboard__Gateway__UpgradesPerSecond=100000" \
     "Switchboard__Gateway__UpgradeBurst=1000000" \
