@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Security;
 using System.Net.WebSockets;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -106,16 +108,20 @@ public sealed class GatewayTokenCheckTests : IAsyncLifetime
             Assert.True(401 == await UpgradeAsync(gateway, token, useQuery: true), what + ", in the query");
         }
 
+        // HTTP/2 extended CONNECT takes the same route and the same check.
+        Assert.Equal(401, await UpgradeAsync(gateway, "not-a-token", http2: true));
+
         // The silo's rule: an Authorization header, even of another scheme, wins over the query.
         Assert.Equal(401, await UpgradeAsync(gateway, valid, useQuery: true, authorization: "Basic YWxpY2U6eA=="));
         Assert.Equal(0, _silo.Requests);
-        Assert.Equal(2 * tokens.Count + 1, refused.Total);
+        Assert.Equal(2 * tokens.Count + 2, refused.Total);
         Assert.Equal(3, missing.Total); // no token, header or query, and a Basic header: no bearer token at all
 
         // The same path with a valid token is forwarded: the count above could have moved.
         Assert.Equal(StandInSilo.Status, await UpgradeAsync(gateway, valid));
         Assert.Equal(StandInSilo.Status, await UpgradeAsync(gateway, valid, useQuery: true));
-        Assert.Equal(2, _silo.Requests);
+        Assert.Equal(StandInSilo.Status, await UpgradeAsync(gateway, valid, http2: true));
+        Assert.Equal(3, _silo.Requests);
 
         Assert.Contains(gateway.Logs.Lines, line => line.Contains("[6010]", StringComparison.Ordinal) && line.Contains("SecurityToken", StringComparison.Ordinal));
         Assert.DoesNotContain(gateway.Logs.Lines, line => tokens.Any(t => t.Token is { Length: > 0 } token && line.Contains(token, StringComparison.Ordinal)) || line.Contains(valid, StringComparison.Ordinal));
@@ -204,12 +210,24 @@ public sealed class GatewayTokenCheckTests : IAsyncLifetime
         }
     }
 
-    /// <summary>The status of a WebSocket upgrade through the gateway's TLS: 101, or the refusal's.</summary>
-    private static async Task<int> UpgradeAsync(GatewayFactory gateway, string? token, bool useQuery = false, string? authorization = null)
+    /// <summary>The status of a WebSocket upgrade through the gateway's TLS (HTTP/1.1, or HTTP/2 extended CONNECT): 101 or 200, or the refusal's.</summary>
+    private static async Task<int> UpgradeAsync(GatewayFactory gateway, string? token, bool useQuery = false, string? authorization = null, bool http2 = false)
     {
         using var socket = new ClientWebSocket();
         socket.Options.CollectHttpResponseDetails = true;
-        socket.Options.RemoteCertificateValidationCallback = gateway.ValidateCertificate;
+        using var invoker = http2
+            ? new HttpMessageInvoker(new SocketsHttpHandler { SslOptions = new SslClientAuthenticationOptions { RemoteCertificateValidationCallback = gateway.ValidateCertificate } })
+            : null;
+        if (http2)
+        {
+            socket.Options.HttpVersion = HttpVersion.Version20;
+            socket.Options.HttpVersionPolicy = HttpVersionPolicy.RequestVersionExact;
+        }
+        else
+        {
+            socket.Options.RemoteCertificateValidationCallback = gateway.ValidateCertificate;
+        }
+
         var uri = new UriBuilder(gateway.BaseAddress) { Scheme = "wss", Path = "/ws" };
         if (token is not null && useQuery)
         {
@@ -227,7 +245,7 @@ public sealed class GatewayTokenCheckTests : IAsyncLifetime
 
         try
         {
-            await socket.ConnectAsync(uri.Uri, CancellationToken.None);
+            await socket.ConnectAsync(uri.Uri, invoker, CancellationToken.None);
             await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
         }
         catch (WebSocketException)
