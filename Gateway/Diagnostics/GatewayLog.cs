@@ -1,6 +1,9 @@
 namespace Switchboard.Gateway.Diagnostics;
 
-/// <summary>The gateway's log events (5xxx). No tokens, no query strings, no connection strings.</summary>
+/// <summary>
+/// The gateway's log events (5xxx; its token events in the auth range, 601x). No tokens, no query strings, no
+/// connection strings.
+/// </summary>
 public static partial class GatewayLog
 {
     [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "Connected to Orleans cluster {ClusterId}")]
@@ -42,4 +45,12 @@ public static partial class GatewayLog
     // Debug: a client over its limit can send thousands a second; the rejections counter is the signal to watch.
     [LoggerMessage(EventId = 5040, Level = LogLevel.Debug, Message = "Refused with 429 from {Address}: over the per-address {Limit} limit")]
     public static partial void LimitRefused(ILogger logger, string address, string limit);
+
+    // Debug: anyone can send bad tokens by the thousand; the unauthorized counter is the signal to watch. The reason is
+    // the kind of failure (e.g. SecurityTokenExpiredException), never the token.
+    [LoggerMessage(EventId = 6010, Level = LogLevel.Debug, Message = "Refused a socket upgrade from {Address} with 401: {Reason}")]
+    public static partial void TokenRefused(ILogger logger, string address, string reason);
+
+    [LoggerMessage(EventId = 6011, Level = LogLevel.Warning, Message = "Token validation is off (Switchboard:Gateway:ValidateTokens=false): every socket upgrade is proxied and only the silos check tokens")]
+    public static partial void TokenValidationOff(ILogger logger);
 }

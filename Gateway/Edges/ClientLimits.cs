@@ -58,7 +58,7 @@ public static class ClientLimits
     };
 
     // The empty key is the unlimited partition's; an IPv4 client on a dual-stack socket counts as its IPv4 address.
-    private static string Address(HttpContext context) => context.Connection.RemoteIpAddress switch
+    internal static string Address(HttpContext context) => context.Connection.RemoteIpAddress switch
     {
         { IsIPv4MappedToIPv6: true } mapped => mapped.MapToIPv4().ToString(),
         { } address => address.ToString(),

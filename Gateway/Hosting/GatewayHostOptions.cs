@@ -38,6 +38,14 @@ public sealed class GatewayHostOptions : IValidatableObject
     /// </summary>
     public bool RouteDevTokens { get; set; }
 
+    /// <summary>
+    /// Validates the bearer token of every <c>/ws</c> request before proxying it, with the silos' rules and the same
+    /// <c>Switchboard:Auth</c> settings; a missing or invalid token gets 401 from the gateway. Default true, and then the
+    /// gateway refuses to start without a key (<c>Switchboard:Auth:SigningKey</c>, <c>Authority</c>, <c>JwksUrl</c> or
+    /// <c>PublicKeyFiles</c>). False leaves tokens to the silos alone, with a warning at start.
+    /// </summary>
+    public bool ValidateTokens { get; set; } = true;
+
     /// <summary>How long a proxied request or WebSocket may stay idle before it is cut. Default 100 s (YARP's); silo keep-alives must be well under it.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan ActivityTimeout { get; set; } = TimeSpan.FromSeconds(100);

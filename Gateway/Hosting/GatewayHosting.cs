@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Switchboard.Cluster.Security.Tokens;
 using Switchboard.Gateway.Diagnostics;
 using Switchboard.Gateway.Discovery;
 using Switchboard.Gateway.Edges;
@@ -59,6 +60,19 @@ public static class GatewayHosting
         services.AddSingleton<ProxiedSockets>();
         services.AddHostedService(sp => sp.GetRequiredService<ProxiedSockets>());
         services.AddSingleton<OriginPolicy>();
+        if (gateway.ValidateTokens)
+        {
+            // The silos' binding and rules; no key means no token could pass, which is a misconfiguration, not a mode.
+            services.AddTokenValidationOptions()
+                .Validate(o => o.HasKeySource, AuthOptions.NoKeyProblem + $" Or set {GatewayHostOptions.SectionName}:ValidateTokens=false to leave tokens to the silos alone.");
+            services.AddSingleton(sp => new TokenValidator(
+                sp.GetRequiredService<IOptions<AuthOptions>>().Value,
+                sp.GetRequiredService<IOptions<AuthOptions>>().Value.ConfiguredSigningKey(),
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILoggerFactory>()));
+            services.AddSingleton<TokenGate>();
+        }
+
         services.AddClientLimits();
         services.AddHsts(hsts =>
         {
@@ -113,15 +127,26 @@ public static class GatewayHosting
         }
 
         var origins = app.Services.GetRequiredService<OriginPolicy>();
+        var tokens = app.Services.GetService<TokenGate>();
+        if (tokens is null)
+        {
+            GatewayLog.TokenValidationOff(app.Logger);
+        }
+
         var sockets = app.Services.GetRequiredService<ProxiedSockets>();
         app.MapReverseProxy(proxy =>
         {
             proxy.Use(async (context, next) =>
             {
                 var proxied = context.GetReverseProxyFeature();
-                if (proxied.Route.Config.RouteId == GatewayRoutes.SocketRouteId && !await origins.CheckAsync(context))
+                if (proxied.Route.Config.RouteId == GatewayRoutes.SocketRouteId)
                 {
-                    return;
+                    // The Origin first (403): a string compare, so another site's page costs no signature check. Then the
+                    // token (401). REST and the dashboard are the silos' to check.
+                    if (!await origins.CheckAsync(context) || (tokens is not null && !await tokens.CheckAsync(context)))
+                    {
+                        return;
+                    }
                 }
 
                 if (proxied.AvailableDestinations.Count == 0)

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
+using Switchboard.Cluster.Security.Tokens;
 using Switchboard.Identity;
 using Switchboard.Messaging;
 using Switchboard.Silo.Connections;
@@ -21,17 +22,25 @@ public static class AuthenticationSetup
 
     public static IServiceCollection AddSwitchboardAuthentication(this IServiceCollection services)
     {
-        services.AddOptions<AuthOptions>()
-            .BindConfiguration(AuthOptions.SectionName)
+        // The validation settings are the gateway's too. The silo's rules across both live on DevTokenOptions only:
+        // rules both ways would have each options' first read validate by reading the other's, for ever.
+        services.AddTokenValidationOptions();
+        services.AddOptions<DevTokenOptions>()
+            .BindConfiguration(DevTokenOptions.SectionName)
             .ValidateDataAnnotations()
             .Validate<IHostEnvironment>((o, environment) => !(o.DevTokens && environment.IsProduction()),
                 $"{AuthOptions.SectionName}:DevTokens is on and the environment is Production: POST /api/dev/token would mint an admin token for anyone. Turn it off, or run with ASPNETCORE_ENVIRONMENT set to Development or another non-Production name.")
+            // A silo may run without a key only to serve dev tokens (then it makes one).
+            .Validate<IOptions<AuthOptions>>((dev, auth) => dev.DevTokens || auth.Value.HasKeySource, AuthOptions.NoKeyProblem + " Or turn dev tokens on, outside Production.")
+            .Validate<IOptions<AuthOptions>>((dev, auth) => !dev.DevTokens || dev.DevTokenLifetime <= auth.Value.MaxTokenLifetime,
+                $"{AuthOptions.SectionName}:DevTokenLifetime is longer than {AuthOptions.SectionName}:MaxTokenLifetime: dev tokens would be refused.")
             .ValidateOnStart();
         services.AddSingleton<TokenService>();
+        services.AddSingleton(sp => sp.GetRequiredService<TokenService>().Validator);
 
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
         services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
-            .Configure<TokenService>((options, tokens) =>
+            .Configure<TokenValidator>((options, tokens) =>
             {
                 options.MapInboundClaims = false;
 

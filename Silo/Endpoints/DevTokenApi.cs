@@ -13,7 +13,7 @@ public static class DevTokenApi
     public static IEndpointRouteBuilder MapDevTokenApi(this IEndpointRouteBuilder endpoints)
     {
         var services = endpoints.ServiceProvider;
-        if (services.GetRequiredService<IOptions<AuthOptions>>().Value.DevTokens)
+        if (services.GetRequiredService<IOptions<DevTokenOptions>>().Value.DevTokens)
         {
             AuthLog.DevTokensOn(services.GetRequiredService<ILoggerFactory>().CreateLogger(AuthLog.Category), services.GetRequiredService<IHostEnvironment>().EnvironmentName);
             endpoints.MapPost("/api/dev/token", IssueAsync).AllowAnonymous().WithProblemDetails();

@@ -75,7 +75,7 @@ public static class MessagingApi
     }
 
     internal static Caller Caller(ClaimsPrincipal user) =>
-        TokenClaims.TryGetCaller(user, out var caller)
+        CallerClaims.TryGetCaller(user, out var caller)
             ? caller
             : throw new SwitchboardException(ProtocolError.Unauthorized, "The token's 'sub' is not a valid user id.");
 

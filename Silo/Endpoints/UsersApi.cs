@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using Switchboard.Cluster.Security.Tokens;
 using Switchboard.Messaging;
 using Switchboard.Silo.Auth;
 using Switchboard.Users;

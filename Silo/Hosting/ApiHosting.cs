@@ -3,6 +3,7 @@ using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
+using Switchboard.Cluster.Security.Tokens;
 using Switchboard.Messaging;
 using Switchboard.Silo.Auth;
 using Switchboard.Silo.Endpoints;

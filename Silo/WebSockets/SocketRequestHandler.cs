@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.WebSockets;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Options;
+using Switchboard.Cluster.Security.Tokens;
 using Switchboard.Conversations;
 using Switchboard.Grains.Limits;
 using Switchboard.Identity;
@@ -17,7 +18,7 @@ namespace Switchboard.Silo.WebSockets;
 public sealed class SocketRequestHandler(
     IGrainFactory grainFactory,
     ConversationReader reader,
-    TokenService tokens,
+    TokenValidator tokens,
     TokenRevocations revocations,
     OpenSockets sockets,
     IOptions<SocketOptions> options,

@@ -1,5 +1,6 @@
 using System.Net.WebSockets;
 using Microsoft.Extensions.Options;
+using Switchboard.Cluster.Security.Tokens;
 using Switchboard.Identity;
 using Switchboard.Messaging;
 using Switchboard.Silo.Auth;
@@ -24,7 +25,7 @@ public sealed class WebSocketEndpoint(
     SocketRequestHandler handler,
     SiloIdentity silo,
     DrainState drain,
-    TokenService tokens,
+    TokenValidator tokens,
     TokenRevocations revocations,
     IOptions<SocketOptions> socketOptions,
     SwitchboardMetrics metrics,
@@ -38,7 +39,7 @@ public sealed class WebSocketEndpoint(
 
     internal SocketOptions Options => socketOptions.Value;
 
-    internal TokenService Tokens => tokens;
+    internal TokenValidator Tokens => tokens;
 
     internal ILogger Logger => _logger;
 
@@ -174,23 +175,11 @@ public sealed class WebSocketEndpoint(
         }
     }
 
-    /// <summary>
-    /// The bearer token: from <c>Authorization: Bearer</c>, or, when there is no <c>Authorization</c> header, from
-    /// <c>access_token</c> in the query (browsers cannot set headers on a WebSocket).
-    /// </summary>
-    internal static string? ReadToken(string? authorization, string? fromQuery)
-    {
-        const string Scheme = "Bearer ";
-        if (authorization is null)
-        {
-            return fromQuery;
-        }
-
-        return authorization.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase) ? authorization[Scheme.Length..].Trim() : null;
-    }
+    /// <summary>The bearer token, by the rule the gateway applies too (<see cref="BearerTokens.Read"/>).</summary>
+    internal static string? ReadToken(string? authorization, string? fromQuery) => BearerTokens.Read(authorization, fromQuery);
 
     private static string? ReadToken(HttpRequest request) =>
         request.Headers.Authorization.Count == 0
-            ? request.Query["access_token"]
+            ? request.Query[BearerTokens.QueryParameter]
             : ReadToken(request.Headers.Authorization.ToString(), fromQuery: null);
 }

@@ -1,5 +1,5 @@
 using System.Security.Cryptography;
-using Switchboard.Silo.Auth;
+using Switchboard.Cluster.Security.Tokens;
 using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Auth;

@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
+using Switchboard.Cluster.Security.Tokens;
 using Switchboard.Silo.Auth;
 using Switchboard.Tests.Infrastructure;
 
@@ -15,15 +16,17 @@ namespace Switchboard.Tests.Auth;
 public sealed class TokenClaimsTests(SiloHostFixture host)
 {
     [Fact]
-    public async Task A_validated_token_keeps_sub_role_and_exp_and_nothing_else()
+    public async Task A_validated_token_keeps_sub_role_exp_and_iat_and_nothing_else()
     {
         var key = new SymmetricSecurityKey(new byte[32]);
         var expires = DateTimeOffset.UtcNow.AddMinutes(5);
+        var issued = DateTimeOffset.UtcNow.AddMinutes(-1);
         var token = new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
         {
             Issuer = "switchboard",
             Audience = "switchboard",
             Expires = expires.UtcDateTime,
+            IssuedAt = issued.UtcDateTime,
             Subject = new ClaimsIdentity([new Claim(TokenClaims.Subject, "alice"), new Claim(TokenClaims.Role, "admin")]),
             SigningCredentials = new SigningCredentials(key, SecurityAlgorithms.HmacSha256),
         });
@@ -38,13 +41,15 @@ public sealed class TokenClaimsTests(SiloHostFixture host)
         var principal = TokenClaims.KeepProtocolClaims(new ClaimsPrincipal(validated.ClaimsIdentity));
 
         Assert.True(principal.Identity?.IsAuthenticated);
-        Assert.Equal(["sub", "role", "exp"], principal.Claims.Select(c => c.Type));
-        Assert.True(TokenClaims.TryGetCaller(principal, out var caller));
+        Assert.Equal(["sub", "role", "exp", "iat"], principal.Claims.Select(c => c.Type));
+        Assert.True(CallerClaims.TryGetCaller(principal, out var caller));
         Assert.Equal("alice", caller.User.Value);
         Assert.True(caller.IsAdmin);
         Assert.True(principal.IsInRole("admin"));
         Assert.True(TokenClaims.TryGetExpiry(principal, out var read));
         Assert.Equal(expires.ToUnixTimeSeconds(), read.ToUnixTimeSeconds());
+        Assert.True(TokenClaims.TryGetIssuedAt(principal, out var issuedAt));
+        Assert.Equal(issued.ToUnixTimeSeconds(), issuedAt.ToUnixTimeSeconds());
         Assert.Null((principal.Identity as ClaimsIdentity)?.BootstrapContext);
     }
 

@@ -29,14 +29,14 @@ public sealed class GatewayFrontDoorTests(RestrictedHostFixture host)
         await using var first = await gateway.ConnectAsync(TestTokens.Mint(SiloHostFixture.NewId("door")));
         await using var second = await gateway.ConnectAsync(TestTokens.Mint(SiloHostFixture.NewId("door")));
 
-        // A bad token: a silo would answer 401, so a 429 is the gateway's own answer, given before proxying.
+        // A bad token: the token check would answer 401, so a 429 is the limit's answer, given before any other check.
         var refused = await UntilRefusedAsync(gateway, "not-a-token", attempts: 5);
         Assert.Equal(429, refused.Status);
         Assert.True(int.Parse(refused.RetryAfter!, System.Globalization.CultureInfo.InvariantCulture) >= 1, $"Retry-After: {refused.RetryAfter}");
         Assert.True(rejections.Total >= 1);
 
-        // The bucket refills: a later upgrade passes again, and the open sockets never noticed.
-        await Wait.UntilAsync(async () => await SocketClient.TryConnectStatusAsync(gateway.BaseAddress, "not-a-token", certificateValidation: gateway.ValidateCertificate) == 401, "an upgrade reaches the silo again (401 for the bad token)");
+        // The bucket refills: a later upgrade passes the limit again, and the open sockets never noticed.
+        await Wait.UntilAsync(async () => await SocketClient.TryConnectStatusAsync(gateway.BaseAddress, "not-a-token", certificateValidation: gateway.ValidateCertificate) == 401, "an upgrade passes the limit again (401 from the token check behind it)");
         await first.PingAsync();
         await second.PingAsync();
     }

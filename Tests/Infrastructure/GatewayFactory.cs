@@ -44,6 +44,9 @@ public sealed class GatewayFactory : WebApplicationFactory<GatewayProgram>
 
             // Tests take their tokens from the silos' dev endpoint through the gateway, as the local cluster does.
             ["Switchboard:Gateway:RouteDevTokens"] = "true",
+
+            // The test silos' key: the gateway checks socket tokens with the silos' settings, as the local cluster does.
+            ["Switchboard:Auth:SigningKey"] = SiloHostFactory.SigningKey,
             ["Logging:LogLevel:Default"] = "Information",
             ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
             ["Logging:LogLevel:Orleans"] = "Warning",

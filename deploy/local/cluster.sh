@@ -501,9 +501,13 @@ start_gateway() {
   ensure_ports_free gateway
   gateway_certificate
   mapfile -t tls < <(internal_tls_settings Switchboard__Gateway__InternalTls gateway)
-  # Secure mode: the gateway gets the silos' Switchboard:Auth settings (it binds the same section to validate tokens;
-  # ones it does not read are harmless). Plain mode: Local, as before.
-  if [ "$SECURE" = 1 ]; then mapfile -t auth < <(auth_settings ""); else auth=("ASPNETCORE_ENVIRONMENT=Local"); fi
+  # The gateway checks socket tokens itself before proxying, with the silos' Switchboard:Auth settings: secure mode's
+  # issuer, or plain mode's signing key (it does not serve dev tokens, so not DevTokens).
+  if [ "$SECURE" = 1 ]; then
+    mapfile -t auth < <(auth_settings "")
+  else
+    auth=("ASPNETCORE_ENVIRONMENT=Local" "Switchboard__Auth__SigningKey=$(secret signing-key)")
+  fi
   # Plain mode: the silos serve dev tokens, and the gateway routes them (the chat page and tools/Bench log in with
   # them). Secure mode: it answers /api/dev/** with 404 itself. Every client here is 127.0.0.1, and the benchmarks
   # open hundreds of sockets at once: the per-address limits are raised far above the defaults (docs/configuration.md).

@@ -1,6 +1,6 @@
 using System.Buffers.Text;
 
-namespace Switchboard.Silo.Auth;
+namespace Switchboard.Cluster.Security.Tokens;
 
 /// <summary>
 /// What a symmetric signing key must look like to be accepted at start: hex (64+ characters) or base64 (standard

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using Microsoft.IdentityModel.Tokens;
 
-namespace Switchboard.Silo.Auth;
+namespace Switchboard.Cluster.Security.Tokens;
 
 /// <summary>An RSA or EC public key in a PEM file; its <c>kid</c> is the file name without the extension.</summary>
 public static class PublicKeyFile
@@ -27,10 +27,10 @@ public static class PublicKeyFile
     {
         var text = File.ReadAllText(path);
 
-        // A silo only verifies: a private key here means it was copied from the issuer, and now lives in two places.
+        // Silos and the gateway only verify: a private key here means it was copied from the issuer, and now lives in two places.
         if (text.Contains("PRIVATE KEY", StringComparison.Ordinal))
         {
-            throw new CryptographicException("holds a private key: give the silo the public key only (`openssl pkey -pubout`).");
+            throw new CryptographicException("holds a private key: give silos and gateways the public key only (`openssl pkey -pubout`).");
         }
 
         var kid = Path.GetFileNameWithoutExtension(path);

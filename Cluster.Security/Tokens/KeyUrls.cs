@@ -1,6 +1,6 @@
 using System.Net;
 
-namespace Switchboard.Silo.Auth;
+namespace Switchboard.Cluster.Security.Tokens;
 
 /// <summary>Where keys may be fetched from: https, or plain http only on this machine (a test or a local issuer).</summary>
 public static class KeyUrls

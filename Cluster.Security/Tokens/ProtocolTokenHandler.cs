@@ -1,16 +1,16 @@
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
-namespace Switchboard.Silo.Auth;
+namespace Switchboard.Cluster.Security.Tokens;
 
 /// <summary>
 /// JWT validation with the protocol's own rules on top of the standard ones (signature, issuer, audience, expiry):
 /// a token lives at most <see cref="AuthOptions.MaxTokenLifetime"/>, and <c>sub</c> and <c>role</c> are single
-/// strings when present. The one handler behind REST, the dashboard and <c>/ws</c>, so they never disagree on a
-/// token (an array <c>role</c> once read as "" on a socket, its first element on REST and any element in the
-/// admin policy). Keys come from <see cref="IssuerKeys"/>: a token naming a <c>kid</c> no key has fetches the
-/// published keys again (rate-limited) and is checked once more, so the first token signed with a newly
-/// published key is accepted.
+/// strings when present. The one handler behind REST, the dashboard and <c>/ws</c>, and the gateway's check before
+/// proxying, so they never disagree on a token (an array <c>role</c> once read as "" on a socket, its first element
+/// on REST and any element in the admin policy). Keys come from <see cref="IssuerKeys"/>: a token naming a
+/// <c>kid</c> no key has fetches the published keys again (rate-limited) and is checked once more, so the first
+/// token signed with a newly published key is accepted.
 /// </summary>
 public sealed class ProtocolTokenHandler(AuthOptions options, IssuerKeys keys, TimeProvider time) : JsonWebTokenHandler
 {

@@ -1,9 +1,9 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.Protocols;
 using Microsoft.IdentityModel.Protocols.OpenIdConnect;
 using Microsoft.IdentityModel.Tokens;
-using Switchboard.Silo.Diagnostics;
 
-namespace Switchboard.Silo.Auth;
+namespace Switchboard.Cluster.Security.Tokens;
 
 /// <summary>
 /// The keys tokens are checked with: the shared HMAC key and PEM public keys, fixed at start, and the keys an OpenID
@@ -144,14 +144,14 @@ public sealed class IssuerKeys : IDisposable
             var published = await FetchPublishedAsync(source);
             _current = new Snapshot([.. _fixed, .. published]);
             RefreshIn(_options.KeyRefreshInterval);
-            AuthLog.KeysFetched(_logger, source, published.Count, string.Join(",", published.Select(k => k.KeyId)));
+            TokenLog.KeysFetched(_logger, source, published.Count, string.Join(",", published.Select(k => k.KeyId)));
             return true;
         }
         catch (Exception e) when (e is IOException or HttpRequestException or InvalidOperationException or ArgumentException or System.Text.Json.JsonException or TaskCanceledException)
         {
             // The keys last fetched stay in use: an issuer's outage must not log everyone out. Tried again soon.
             RefreshIn(_options.KeyRefreshMinimumInterval);
-            AuthLog.KeyFetchFailed(_logger, source, e);
+            TokenLog.KeyFetchFailed(_logger, source, e);
             return false;
         }
     }

@@ -1,6 +1,6 @@
 using Microsoft.IdentityModel.Tokens;
 
-namespace Switchboard.Silo.Auth;
+namespace Switchboard.Cluster.Security.Tokens;
 
 /// <summary>
 /// Which <c>alg</c> a key may check. Each key takes only its own family: an RSA or EC public key is never used as an
@@ -8,7 +8,7 @@ namespace Switchboard.Silo.Auth;
 /// </summary>
 public static class KeyAlgorithms
 {
-    /// <summary>Every algorithm a silo can be configured to accept.</summary>
+    /// <summary>Every algorithm a host can be configured to accept.</summary>
     public static readonly IReadOnlySet<string> Known = new HashSet<string>(StringComparer.Ordinal)
     {
         SecurityAlgorithms.HmacSha256, SecurityAlgorithms.HmacSha384, SecurityAlgorithms.HmacSha512,

@@ -1,16 +1,22 @@
 using System.ComponentModel.DataAnnotations;
+using System.Text;
+using Microsoft.IdentityModel.Tokens;
 
-namespace Switchboard.Silo.Auth;
+namespace Switchboard.Cluster.Security.Tokens;
 
-/// <summary>Token settings (section <c>Switchboard:Auth</c>).</summary>
+/// <summary>
+/// How bearer tokens are validated (section <c>Switchboard:Auth</c>): the one rule set of the silos (socket, REST,
+/// dashboard) and the gateway, so an operator configures both hosts alike. The silo's dev token settings bind the same
+/// section (<c>DevTokenOptions</c> in the silo): the gateway never issues tokens.
+/// </summary>
 public sealed class AuthOptions : IValidatableObject
 {
     public const string SectionName = "Switchboard:Auth";
 
     /// <summary>
-    /// HMAC-SHA256 key shared by every silo and whatever issues tokens, written as hex (64+ characters) or base64
-    /// of 32+ random bytes (<see cref="SigningKeyPolicy"/>); its text is the key, as issuers use it. When empty and
-    /// dev tokens are on, a random key is made at start (tokens die with the process).
+    /// HMAC-SHA256 key shared by every silo, the gateway and whatever issues tokens, written as hex (64+ characters) or
+    /// base64 of 32+ random bytes (<see cref="SigningKeyPolicy"/>); its text is the key, as issuers use it. When empty and
+    /// the silo's dev tokens are on, the silo makes a random key at start (tokens die with the process).
     /// </summary>
     public string? SigningKey { get; set; }
 
@@ -21,16 +27,6 @@ public sealed class AuthOptions : IValidatableObject
     /// <summary>The <c>aud</c> tokens must carry. Default <c>switchboard</c>.</summary>
     [Required]
     public string Audience { get; set; } = "switchboard";
-
-    /// <summary>
-    /// Serves <c>POST /api/dev/token</c>, which mints any token for anyone. Default off; the embedded default turns it on
-    /// in the Development environment (<c>appsettings.Development.json</c>). Refused at start in Production.
-    /// </summary>
-    public bool DevTokens { get; set; }
-
-    /// <summary>Lifetime of dev tokens. Default 12 h.</summary>
-    [Range(typeof(TimeSpan), "01:00:00", "30.00:00:00")]
-    public TimeSpan DevTokenLifetime { get; set; } = TimeSpan.FromHours(12);
 
     /// <summary>
     /// The longest a token may live: <c>exp</c> − <c>iat</c> (or − now, when it has no <c>iat</c>). Longer-lived tokens
@@ -64,7 +60,7 @@ public sealed class AuthOptions : IValidatableObject
 
     /// <summary>
     /// A token whose <c>kid</c> no key has fetches the keys again at once, at most once per this interval (so
-    /// made-up key ids cannot turn a silo into a flood of requests to the issuer). Default 30 s.
+    /// made-up key ids cannot turn a silo or gateway into a flood of requests to the issuer). Default 30 s.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan KeyRefreshMinimumInterval { get; set; } = TimeSpan.FromSeconds(30);
@@ -79,20 +75,26 @@ public sealed class AuthOptions : IValidatableObject
     internal IReadOnlyList<string> EffectiveAlgorithms => ValidAlgorithms.Length > 0 ? ValidAlgorithms : KeyAlgorithms.Defaults;
 
     /// <summary>Whether any asymmetric key source is configured.</summary>
-    internal bool HasPublicKeys => !string.IsNullOrEmpty(Authority) || !string.IsNullOrEmpty(JwksUrl) || PublicKeyFiles.Length > 0;
+    public bool HasPublicKeys => !string.IsNullOrEmpty(Authority) || !string.IsNullOrEmpty(JwksUrl) || PublicKeyFiles.Length > 0;
+
+    /// <summary>Whether any key is configured: without one no token validates (the hosts decide whether that may start).</summary>
+    public bool HasKeySource => !string.IsNullOrEmpty(SigningKey) || HasPublicKeys;
+
+    /// <summary>Why a host with no key must not start, as the hosts word it.</summary>
+    public const string NoKeyProblem =
+        $"{SectionName}:SigningKey, Authority, JwksUrl or PublicKeyFiles is required (for a shared key set e.g. Switchboard__Auth__SigningKey to `openssl rand -hex 32`, the same on every silo and gateway).";
+
+    /// <summary>The configured HMAC key (its UTF-8 text, as issuers use it), or null when there is none.</summary>
+    public SymmetricSecurityKey? ConfiguredSigningKey() =>
+        string.IsNullOrEmpty(SigningKey) ? null : new SymmetricSecurityKey(Encoding.UTF8.GetBytes(SigningKey)) { KeyId = SigningKeyId };
+
+    /// <summary>The <c>kid</c> of the HMAC key in tokens this cluster issues.</summary>
+    public const string SigningKeyId = "switchboard";
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        if (string.IsNullOrEmpty(SigningKey))
-        {
-            if (!DevTokens && !HasPublicKeys)
-            {
-                yield return new ValidationResult(
-                    $"{SectionName}:SigningKey, Authority, JwksUrl or PublicKeyFiles is required when dev tokens are off (for a shared key set e.g. Switchboard__Auth__SigningKey to `openssl rand -hex 32`, shared by every silo).",
-                    [nameof(SigningKey)]);
-            }
-        }
-        else if (SigningKeyPolicy.Check(SigningKey) is { } problem)
+        // Whether a host may run without any key is the host's rule (the silo's dev tokens, the gateway's ValidateTokens).
+        if (!string.IsNullOrEmpty(SigningKey) && SigningKeyPolicy.Check(SigningKey) is { } problem)
         {
             yield return new ValidationResult($"{SectionName}:SigningKey {problem}", [nameof(SigningKey)]);
         }
@@ -128,13 +130,6 @@ public sealed class AuthOptions : IValidatableObject
             yield return new ValidationResult(
                 $"{SectionName}:KeyRefreshMinimumInterval ({KeyRefreshMinimumInterval}) is longer than {SectionName}:KeyRefreshInterval ({KeyRefreshInterval}).",
                 [nameof(KeyRefreshMinimumInterval)]);
-        }
-
-        if (DevTokens && DevTokenLifetime > MaxTokenLifetime)
-        {
-            yield return new ValidationResult(
-                $"{SectionName}:DevTokenLifetime ({DevTokenLifetime}) is longer than {SectionName}:MaxTokenLifetime ({MaxTokenLifetime}): dev tokens would be refused.",
-                [nameof(DevTokenLifetime)]);
         }
     }
 }
