@@ -191,16 +191,13 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
                 cutoff = Convert.ToDateTime(await now.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
             }
 
-            // What the DELETE below would take (a range of the created_at index, a primary-key descent per row), then
-            // the whole log (the created_at index, the smallest).
+            // The expired count reads a range of the created_at index; the total, that whole index (the smallest).
             long expired;
             long total;
-            await using (var count = new MySqlCommand(
-                "SELECT COUNT(*) FROM sb_messages WHERE created_at < @cutoff " +
-                "AND seq < (SELECT MAX(l.seq) FROM sb_messages l WHERE l.conversation = sb_messages.conversation)", connection))
+            await using (var count = new MySqlCommand("SELECT COUNT(*) FROM sb_messages WHERE created_at < @cutoff", connection))
             {
                 count.Parameters.AddWithValue("@cutoff", cutoff);
-                expired = Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+                expired = await CountAsync(count, cancellationToken);
             }
 
             if (expired == 0)
@@ -210,20 +207,26 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
 
             await using (var count = new MySqlCommand("SELECT COUNT(*) FROM sb_messages", connection))
             {
-                total = Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+                total = await CountAsync(count, cancellationToken);
             }
 
+            // Over the bound, count what the DELETE would really take (each conversation's latest is kept): a small log
+            // whose only conversation went quiet is all expired, yet loses nothing. Costlier, so only then.
             if (expired > total * _options.RetentionMaxSweepFraction)
             {
-                return new SweepResult(SweepOutcome.Refused, 0, expired, total);
+                await using var count = new MySqlCommand($"SELECT COUNT(*) FROM sb_messages WHERE created_at < @cutoff AND {NotLatest}", connection);
+                count.Parameters.AddWithValue("@cutoff", cutoff);
+                if (await CountAsync(count, cancellationToken) > total * _options.RetentionMaxSweepFraction)
+                {
+                    return new SweepResult(SweepOutcome.Refused, 0, expired, total);
+                }
             }
 
             long deleted = 0;
             while (!cancellationToken.IsCancellationRequested)
             {
                 await using var command = new MySqlCommand(
-                    "DELETE FROM sb_messages WHERE created_at < @cutoff " +
-                    "AND seq < (SELECT MAX(l.seq) FROM sb_messages l WHERE l.conversation = sb_messages.conversation) LIMIT @chunk", connection);
+                    $"DELETE FROM sb_messages WHERE created_at < @cutoff AND {NotLatest} LIMIT @chunk", connection);
                 command.Parameters.AddWithValue("@cutoff", cutoff);
                 command.Parameters.AddWithValue("@chunk", Chunk);
                 var chunk = await command.ExecuteNonQueryAsync(cancellationToken);
@@ -251,6 +254,14 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
             }
         }
     }
+
+    // A row of sb_messages that is not its conversation's latest. ORDER BY ... LIMIT 1 is one descent of the primary key,
+    // where MAX() in this dependent subquery read the whole conversation.
+    private const string NotLatest =
+        "seq < (SELECT l.seq FROM sb_messages l WHERE l.conversation = sb_messages.conversation ORDER BY l.seq DESC LIMIT 1)";
+
+    private static async Task<long> CountAsync(MySqlCommand count, CancellationToken cancellationToken) =>
+        Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
 
     public async ValueTask DisposeAsync()
     {

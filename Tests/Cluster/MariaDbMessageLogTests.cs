@@ -251,7 +251,7 @@ public sealed class MariaDbMessageLogTests(DurableClusterFixture fixture)
 
         var swept = await log.SweepAsync(CancellationToken.None);
 
-        Assert.Equal(new SweepResult(SweepOutcome.Swept, Deleted: 4, Expired: 4, Total: 5), swept);
+        Assert.Equal(new SweepResult(SweepOutcome.Swept, Deleted: 4, Expired: 5, Total: 5), swept);
         Assert.Equal(5, await log.GetLatestSeqAsync(conversation));
         var fromStart = await log.ReadAsync(conversation, after: 0, limit: 100);
         Assert.False(fromStart.Complete);

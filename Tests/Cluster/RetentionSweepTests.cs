@@ -117,6 +117,20 @@ public sealed class RetentionSweepTests(DurableClusterFixture fixture)
         Assert.Equal(new long[] { 4 }, await SeqsAsync(cluster, group));
     }
 
+    [Fact]
+    public async Task A_quiet_log_whose_expired_messages_are_each_conversations_latest_is_not_refused()
+    {
+        await using var cluster = await fixture.CreateClusterAsync();
+        await using var log = new MariaDbMessageLog(Microsoft.Extensions.Options.Options.Create(Options(cluster, fraction: 0.5)), Microsoft.Extensions.Logging.Abstractions.NullLogger<MariaDbMessageLog>.Instance);
+        var quiet = await SeedAsync(log, cluster, count: 1, aged: 1);
+        var other = await SeedAsync(log, cluster, count: 1, aged: 1);
+
+        // Everything is past the retention, but the sweep would delete nothing: no alarm.
+        Assert.Equal(new SweepResult(SweepOutcome.Swept, Deleted: 0, Expired: 2, Total: 2), await log.SweepAsync(CancellationToken.None));
+        Assert.Equal(new long[] { 1 }, await SeqsAsync(cluster, quiet));
+        Assert.Equal(new long[] { 1 }, await SeqsAsync(cluster, other));
+    }
+
     /// <summary>A wall clock set <paramref name="offset"/> ahead; timers still tick in real time.</summary>
     private sealed class SkewedTime(TimeSpan offset) : TimeProvider
     {
