@@ -40,6 +40,23 @@ public sealed class MariaDbServerSettingsTests
     }
 
     [Fact]
+    public async Task The_start_check_refuses_autocommit_off_whatever_the_unsafe_option_says()
+    {
+        // The log's single INSERTs would never commit: every ack a lie, crash or not. apply.sh still records its work.
+        await using var server = await MariaDbServer.StartAsync("--autocommit=0");
+        var connectionString = await server.CreateDatabaseAsync("sb_noautocommit");
+        Assert.Equal($"{MariaDbStartupCheck.RequiredSchemaVersion}", (await server.QueryAsync("sb_noautocommit", "SELECT MAX(version) FROM sb_schema_version")).Trim());
+        Assert.Equal("4", (await server.QueryAsync("sb_noautocommit", "SELECT COUNT(*) FROM OrleansQuery")).Trim());
+        using var factory = LoggerFactory.Create(_ => { });
+
+        foreach (var unsafeAllowed in new[] { false, true })
+        {
+            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => Check(connectionString, factory, unsafeAllowed).CheckAsync(CancellationToken.None));
+            Assert.Contains("autocommit off", refused.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task The_start_check_accepts_a_durable_server_without_a_word()
     {
         await using var server = await MariaDbServer.StartAsync("--log-bin", "--sync-binlog=1");

@@ -38,8 +38,8 @@ for file in "$here"/[0-9][0-9][0-9]-*.sql; do
   fi
   echo "apply.sh: $name -> $database"
   # The version row goes in the same client run, after the script: the client stops at the first error, so a
-  # failed migration is never recorded.
-  { cat "$file"; printf '\nINSERT IGNORE INTO sb_schema_version (version, name, applied_at) VALUES (%d, '"'%s'"', UTC_TIMESTAMP(6));\n' "$version" "$name"; } |
+  # failed migration is never recorded. autocommit on: a server running with it off would drop the rows at exit.
+  { echo "SET SESSION autocommit = 1;"; cat "$file"; printf '\nINSERT IGNORE INTO sb_schema_version (version, name, applied_at) VALUES (%d, '"'%s'"', UTC_TIMESTAMP(6));\n' "$version" "$name"; } |
     run "$@" "$database"
 done
 
