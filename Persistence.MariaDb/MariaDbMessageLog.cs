@@ -44,12 +44,18 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
             _commitSize = meter.CreateHistogram<int>("switchboard.log.commit.messages", "{message}", "Messages per commit (group commit)");
         }
 
-        // Pooled connections are not reset on reuse (a round trip per open): this class leaves no session state
-        // behind (no variables, no temporary tables, every transaction committed or rolled back).
-        _connectionString = new MySqlConnectionStringBuilder(_options.ConnectionString) { ConnectionReset = false }.ConnectionString;
+        _connectionString = ConnectionStringFor(_options.ConnectionString);
         _rows = new RowSql?[_options.MaxBatch];
         _writers = Enumerable.Range(0, _options.Writers).Select(_ => Task.Run(WriteLoopAsync)).ToArray();
     }
+
+    /// <summary>
+    /// The connection string of the log's MySqlConnector pool, which its health check and start checks share: pooled
+    /// connections are not reset on reuse (a round trip per open), since this class leaves no session state behind
+    /// (no variables, no temporary tables, every transaction committed or rolled back, every named lock released).
+    /// </summary>
+    public static string ConnectionStringFor(string connectionString) =>
+        new MySqlConnectionStringBuilder(connectionString) { ConnectionReset = false }.ConnectionString;
 
     /// <summary>The meter of the log's instruments.</summary>
     public const string MeterName = "Switchboard.MessageLog";
@@ -157,27 +163,105 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
         return result;
     }
 
-    /// <summary>Deletes messages older than the retention, except each conversation's latest. Returns rows deleted.</summary>
-    public async Task<long> SweepAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>
+    /// Deletes messages older than the retention by the database's clock, except each conversation's latest: a silo
+    /// whose clock jumped ahead must not delete what is recent. One silo sweeps at a time (a named lock per database;
+    /// the others skip), and a sweep that would delete more than <see cref="MessageLogOptions.RetentionMaxSweepFraction"/>
+    /// of the log is refused, so a wrong clock or setting cannot empty it.
+    /// </summary>
+    public async Task<SweepResult> SweepAsync(CancellationToken cancellationToken)
     {
-        long total = 0;
-        while (!cancellationToken.IsCancellationRequested)
+        const int Chunk = 5000;
+        await using var connection = await OpenAsync(cancellationToken);
+        await using (var take = new MySqlCommand("SELECT GET_LOCK(CONCAT('switchboard.retention.', DATABASE()), 0)", connection))
         {
-            await using var connection = await OpenAsync(cancellationToken);
-            await using var command = new MySqlCommand(
-                "DELETE FROM sb_messages WHERE created_at < @cutoff " +
-                "AND seq < (SELECT MAX(l.seq) FROM sb_messages l WHERE l.conversation = sb_messages.conversation) LIMIT 5000", connection);
-            command.Parameters.AddWithValue("@cutoff", (now - _options.Retention).UtcDateTime);
-            var deleted = await command.ExecuteNonQueryAsync(cancellationToken);
-            total += deleted;
-            if (deleted < 5000)
+            if (Convert.ToInt64(await take.ExecuteScalarAsync(cancellationToken) ?? 0L, System.Globalization.CultureInfo.InvariantCulture) != 1)
             {
-                break;
+                return new SweepResult(SweepOutcome.Busy, 0, 0, 0);
             }
         }
 
-        return total;
+        try
+        {
+            // One cutoff for the whole sweep, from the database's clock, never the silo's.
+            DateTime cutoff;
+            await using (var now = new MySqlCommand("SELECT UTC_TIMESTAMP(6) - INTERVAL @retention MICROSECOND", connection))
+            {
+                now.Parameters.AddWithValue("@retention", _options.Retention.Ticks / TimeSpan.TicksPerMicrosecond);
+                cutoff = Convert.ToDateTime(await now.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            // The expired count reads a range of the created_at index; the total, that whole index (the smallest).
+            long expired;
+            long total;
+            await using (var count = new MySqlCommand("SELECT COUNT(*) FROM sb_messages WHERE created_at < @cutoff", connection))
+            {
+                count.Parameters.AddWithValue("@cutoff", cutoff);
+                expired = await CountAsync(count, cancellationToken);
+            }
+
+            if (expired == 0)
+            {
+                return new SweepResult(SweepOutcome.Swept, 0, 0, 0);
+            }
+
+            await using (var count = new MySqlCommand("SELECT COUNT(*) FROM sb_messages", connection))
+            {
+                total = await CountAsync(count, cancellationToken);
+            }
+
+            // Over the bound, count what the DELETE would really take (each conversation's latest is kept): a small log
+            // whose only conversation went quiet is all expired, yet loses nothing. Costlier, so only then.
+            if (expired > total * _options.RetentionMaxSweepFraction)
+            {
+                await using var count = new MySqlCommand($"SELECT COUNT(*) FROM sb_messages WHERE created_at < @cutoff AND {NotLatest}", connection);
+                count.Parameters.AddWithValue("@cutoff", cutoff);
+                if (await CountAsync(count, cancellationToken) > total * _options.RetentionMaxSweepFraction)
+                {
+                    return new SweepResult(SweepOutcome.Refused, 0, expired, total);
+                }
+            }
+
+            long deleted = 0;
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                await using var command = new MySqlCommand(
+                    $"DELETE FROM sb_messages WHERE created_at < @cutoff AND {NotLatest} LIMIT @chunk", connection);
+                command.Parameters.AddWithValue("@cutoff", cutoff);
+                command.Parameters.AddWithValue("@chunk", Chunk);
+                var chunk = await command.ExecuteNonQueryAsync(cancellationToken);
+                deleted += chunk;
+                if (chunk < Chunk)
+                {
+                    break;
+                }
+            }
+
+            return new SweepResult(SweepOutcome.Swept, deleted, expired, total);
+        }
+        finally
+        {
+            // A pooled connection stays open, so the lock must be let go here; when the connection itself broke, the
+            // server already released it with the session, and the sweep's own exception is the one to report.
+            try
+            {
+                await using var release = new MySqlCommand("DO RELEASE_LOCK(CONCAT('switchboard.retention.', DATABASE()))", connection);
+                await release.ExecuteNonQueryAsync(CancellationToken.None);
+            }
+            catch (MySqlException)
+            {
+                // Nothing to undo: the lock went with the broken session.
+            }
+        }
     }
+
+    // A row of sb_messages that is not its conversation's latest. ORDER BY ... LIMIT 1 is one descent of the primary key,
+    // where MAX() in this dependent subquery read the whole conversation.
+    private const string NotLatest =
+        "seq < (SELECT l.seq FROM sb_messages l WHERE l.conversation = sb_messages.conversation ORDER BY l.seq DESC LIMIT 1)";
+
+    private static async Task<long> CountAsync(MySqlCommand count, CancellationToken cancellationToken) =>
+        Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
 
     public async ValueTask DisposeAsync()
     {
@@ -190,21 +274,27 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
         var batch = new List<PendingAppend>(_options.MaxBatch);
         var sql = new StringBuilder(1024);
         await using var session = new WriterSession(_connectionString, _logger);
-        while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
+        await session.LearnPacketLimitAsync().ConfigureAwait(false);
+
+        // A message that did not fit the previous batch's bytes opens the next one.
+        PendingAppend? carried = null;
+        while (carried is not null || await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
         {
             batch.Clear();
-            while (batch.Count < _options.MaxBatch && _queue.Reader.TryRead(out var pending))
+            var budget = session.BatchBudget;
+            long size = 0;
+            if (carried is not null)
             {
-                batch.Add(pending);
+                batch.Add(carried);
+                size = EstimatedSqlBytes(carried.Message);
+                carried = null;
             }
 
-            if (_options.CommitDelay > TimeSpan.Zero && batch.Count > 0 && batch.Count < _options.MaxBatch)
+            carried = Fill(batch, ref size, budget);
+            if (carried is null && _options.CommitDelay > TimeSpan.Zero && batch.Count > 0 && batch.Count < _options.MaxBatch)
             {
                 await Task.Delay(_options.CommitDelay).ConfigureAwait(false);
-                while (batch.Count < _options.MaxBatch && _queue.Reader.TryRead(out var late))
-                {
-                    batch.Add(late);
-                }
+                carried = Fill(batch, ref size, budget);
             }
 
             if (batch.Count == 0)
@@ -250,6 +340,37 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
             }
         }
     }
+
+    /// <summary>
+    /// Moves queued appends into <paramref name="batch"/> up to <see cref="MessageLogOptions.MaxBatch"/> rows and
+    /// <paramref name="budget"/> bytes of SQL; returns the append that would have overflowed the bytes, if any. Past
+    /// the server's max_allowed_packet a whole batch fails, and committing it again one by one would turn group
+    /// commit off exactly when bodies are large.
+    /// </summary>
+    private PendingAppend? Fill(List<PendingAppend> batch, ref long size, long budget)
+    {
+        while (batch.Count < _options.MaxBatch && _queue.Reader.TryRead(out var pending))
+        {
+            var bytes = EstimatedSqlBytes(pending.Message);
+            if (batch.Count > 0 && size + bytes > budget)
+            {
+                return pending;
+            }
+
+            batch.Add(pending);
+            size += bytes;
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// An upper bound of one message's share of a multi-row commit's text: MySqlConnector writes a blob or a string
+    /// with at most two bytes per byte (escapes), and the conversation appears again in both participants' rows.
+    /// </summary>
+    internal static long EstimatedSqlBytes(StoredMessage message) =>
+        2L * (message.Body.Length + Encoding.UTF8.GetByteCount(message.RequestId) + 3 * message.Conversation.Value.Length
+              + message.From.Value.Length + message.To.Value.Length) + 256;
 
     /// <summary>
     /// Commits <paramref name="batch"/> in one round trip on the writer's own connection: one message without a new
@@ -390,6 +511,9 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
     [LoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "Rolling back a failed commit failed; the pooled connections are discarded")]
     private static partial void LogRollbackFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(EventId = 4004, Level = LogLevel.Warning, Message = "A log writer could not reach the database at start; batches are capped at 4 MiB of SQL until it learns max_allowed_packet")]
+    private static partial void LogPacketLimitUnknown(ILogger logger, Exception exception);
+
     /// <summary>The parameter names and SQL fragments of one row of a commit, so a commit does not format them again.</summary>
     private sealed class RowSql(int index)
     {
@@ -430,9 +554,32 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
 
         private static readonly TimeSpan MaxIdle = TimeSpan.FromSeconds(30);
 
+        // What a batch may fill before the server knows its max_allowed_packet: MariaDB's default is 16 MiB, MySQL's 64.
+        private const long UnknownPacketLimit = 4 * 1024 * 1024;
+
+        // Room for the statement's own text (START TRANSACTION, the column lists, COMMIT) beside the rows.
+        private const long PacketHeadroom = 16 * 1024;
+
         private MySqlConnection? _connection;
         private MySqlCommand? _insertOne;
         private long _lastUsed;
+        private long _packetLimit = UnknownPacketLimit;
+
+        /// <summary>The bytes of SQL one multi-row commit may carry: below the server's max_allowed_packet.</summary>
+        public long BatchBudget => Math.Max(_packetLimit - PacketHeadroom, _packetLimit / 2);
+
+        /// <summary>Connects early so the first batch is already sized to the server; a database down now is reported by the first commit.</summary>
+        public async ValueTask LearnPacketLimitAsync()
+        {
+            try
+            {
+                await ConnectionAsync().ConfigureAwait(false);
+            }
+            catch (Exception exception) when (exception is MySqlException or InvalidOperationException or TimeoutException)
+            {
+                LogPacketLimitUnknown(logger, exception);
+            }
+        }
 
         public async ValueTask<MySqlConnection> ConnectionAsync()
         {
@@ -448,6 +595,9 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
                 try
                 {
                     await connection.OpenAsync().ConfigureAwait(false);
+                    var packet = new MySqlCommand("SELECT @@max_allowed_packet", connection);
+                    await using var packetScope = packet.ConfigureAwait(false);
+                    _packetLimit = Convert.ToInt64(await packet.ExecuteScalarAsync().ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
                 }
                 catch
                 {

@@ -40,13 +40,14 @@ public sealed class MessageLogHealthCheck(IOptions<MessageLogOptions> options) :
 
     private async Task<HealthCheckResult> PingAsync()
     {
-        var builder = new MySqlConnectionStringBuilder(options.Value.ConnectionString) { ConnectionTimeout = 2, DefaultCommandTimeout = 2 };
+        // The log's own pool (timeouts set here, not in the string, which would make a third pool per silo).
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
         try
         {
-            await using var connection = new MySqlConnection(builder.ConnectionString);
-            await connection.OpenAsync();
-            await using var command = new MySqlCommand("SELECT 1", connection);
-            await command.ExecuteScalarAsync();
+            await using var connection = new MySqlConnection(MariaDbMessageLog.ConnectionStringFor(options.Value.ConnectionString));
+            await connection.OpenAsync(timeout.Token);
+            await using var command = new MySqlCommand("SELECT 1", connection) { CommandTimeout = 2 };
+            await command.ExecuteScalarAsync(timeout.Token);
             return HealthCheckResult.Healthy("mariadb reachable");
         }
         catch (Exception exception) when (exception is MySqlException or InvalidOperationException or TimeoutException or OperationCanceledException)

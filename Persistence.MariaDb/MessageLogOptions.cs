@@ -33,4 +33,19 @@ public sealed class MessageLogOptions
     /// <summary>How often expired messages are deleted. Default 1 h.</summary>
     [Range(typeof(TimeSpan), "00:00:10", "1.00:00:00")]
     public TimeSpan RetentionSweepPeriod { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// The largest share of the log one retention sweep may delete. Default 0.5: a sweep that finds more expired (a
+    /// clock set wrong, a retention shortened by mistake) deletes nothing and logs an error (event 4012). Raise it to
+    /// 1 for the sweep after a deliberate cut of <see cref="Retention"/>.
+    /// </summary>
+    [Range(0.01, 1.0)]
+    public double RetentionMaxSweepFraction { get; set; } = 0.5;
+
+    /// <summary>
+    /// Start even when the database does not make a commit survive a crash (innodb_flush_log_at_trx_commit other than
+    /// 1, a binary log without sync_binlog=1, innodb_flush_method=nosync): acked messages may then be lost. Default
+    /// false, and the silo refuses to start on such a server; on, it logs a warning (event 4023) at every start.
+    /// </summary>
+    public bool UnsafeAllowLossOfAckedMessages { get; set; }
 }

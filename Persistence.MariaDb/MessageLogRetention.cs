@@ -4,7 +4,10 @@ using Microsoft.Extensions.Options;
 
 namespace Switchboard.Persistence.MariaDb;
 
-/// <summary>Deletes messages past the retention period, periodically (every silo sweeps; the work is idempotent).</summary>
+/// <summary>
+/// Deletes messages past the retention period, periodically. Every silo ticks, one sweeps at a time (the others find
+/// the lock taken and skip), and the cutoff comes from the database's clock (see <see cref="MariaDbMessageLog.SweepAsync"/>).
+/// </summary>
 public sealed partial class MessageLogRetention(
     MariaDbMessageLog log,
     IOptions<MessageLogOptions> options,
@@ -20,10 +23,18 @@ public sealed partial class MessageLogRetention(
             {
                 try
                 {
-                    var deleted = await log.SweepAsync(time.GetUtcNow(), stoppingToken);
-                    if (deleted > 0)
+                    var result = await log.SweepAsync(stoppingToken);
+                    switch (result.Outcome)
                     {
-                        LogSwept(logger, deleted);
+                        case SweepOutcome.Swept when result.Deleted > 0:
+                            LogSwept(logger, result.Deleted);
+                            break;
+                        case SweepOutcome.Refused:
+                            LogSweepRefused(logger, result.Expired, result.Total, options.Value.RetentionMaxSweepFraction);
+                            break;
+                        case SweepOutcome.Busy:
+                            LogSweepBusy(logger);
+                            break;
                     }
                 }
                 catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
@@ -42,4 +53,13 @@ public sealed partial class MessageLogRetention(
 
     [LoggerMessage(EventId = 4011, Level = LogLevel.Warning, Message = "Retention sweep failed; retrying next period")]
     private static partial void LogSweepFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 4012, Level = LogLevel.Error, Message =
+        "Retention sweep refused: {Expired} of {Total} messages are past the retention by the database's clock, more than " +
+        "Switchboard:MessageLog:RetentionMaxSweepFraction ({Fraction}) allows. Nothing was deleted. Check the database's " +
+        "clock and Switchboard:MessageLog:Retention; if the cut is meant, raise the fraction for one sweep")]
+    private static partial void LogSweepRefused(ILogger logger, long expired, long total, double fraction);
+
+    [LoggerMessage(EventId = 4013, Level = LogLevel.Debug, Message = "Retention: another silo is sweeping; skipped this period")]
+    private static partial void LogSweepBusy(ILogger logger);
 }

@@ -16,6 +16,14 @@ public static class MariaDbHosting
     // The ADO.NET invariant of MySqlConnector; referencing the package is registration enough.
     private const string MySqlInvariant = "MySql.Data.MySqlConnector";
 
+    /// <summary>
+    /// The connection strings a durable silo opens MariaDB connections with, one per MySqlConnector pool (a pool per
+    /// distinct string): grain storage, then the message log with its health check, retention and start checks. Each
+    /// pool holds up to the string's <c>Maximum Pool Size</c>, so a silo holds at most that many times the count.
+    /// </summary>
+    public static IReadOnlyList<string> PoolConnectionStrings(string connectionString) =>
+        [connectionString, MariaDbMessageLog.ConnectionStringFor(connectionString)];
+
     /// <summary>Grain storage provider <paramref name="name"/> on the MariaDB database of <paramref name="connectionString"/>.</summary>
     public static ISiloBuilder AddMariaDbGrainStorage(this ISiloBuilder siloBuilder, string name, string connectionString)
     {
@@ -24,7 +32,7 @@ public static class MariaDbHosting
         siloBuilder.AddAdoNetGrainStorage(name, options => options.Configure<Serializer>((o, serializer) =>
         {
             o.Invariant = MySqlInvariant;
-            o.ConnectionString = connectionString;
+            o.ConnectionString = PoolConnectionStrings(connectionString)[0];
             o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
         }));
         return siloBuilder;
@@ -43,6 +51,8 @@ public static class MariaDbHosting
             .Configure(o => o.ConnectionString = connectionString)
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        // A lifecycle service: its StartingAsync runs before any hosted service starts (the Orleans silo, Kestrel).
+        services.AddHostedService<MariaDbStartupCheck>();
         services.AddSingleton<MariaDbMessageLog>();
         services.AddSingleton<IMessageLog>(sp => sp.GetRequiredService<MariaDbMessageLog>());
         services.AddHostedService<MessageLogRetention>();

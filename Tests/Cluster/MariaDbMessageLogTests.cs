@@ -25,7 +25,10 @@ public sealed class MariaDbMessageLogTests(DurableClusterFixture fixture)
     private async Task<(MariaDbMessageLog Log, DurableCluster Cluster)> CreateAsync()
     {
         var cluster = await fixture.CreateClusterAsync();
-        var options = Options.Create(new MessageLogOptions { ConnectionString = cluster.ConnectionString, MaxBatch = 64, Writers = 2, Retention = TimeSpan.FromDays(1) });
+        var options = Options.Create(new MessageLogOptions
+        {
+            ConnectionString = cluster.ConnectionString, MaxBatch = 64, Writers = 2, Retention = TimeSpan.FromDays(1), RetentionMaxSweepFraction = 1,
+        });
         return (new MariaDbMessageLog(options, NullLogger<MariaDbMessageLog>.Instance), cluster);
     }
 
@@ -212,6 +215,26 @@ public sealed class MariaDbMessageLogTests(DurableClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Request_ids_that_differ_only_in_trailing_spaces_are_two_messages()
+    {
+        var (log, cluster) = await CreateAsync();
+        await using var _ = log;
+        await using var __ = cluster;
+        var group = ConversationId.ForGroup(new GroupId("spaces"));
+
+        // Under a PAD SPACE collation "x " equals "x": the second was refused as a retry of the first and never stored.
+        await log.AppendAsync(Message(group, 1, "alice", "x"));
+        await log.AppendAsync(Message(group, 2, "alice", "x "));
+        await log.AppendAsync(Message(group, 3, "alice", "x  "));
+
+        Assert.Equal(new SendReceipt(group, 1), await log.FindRequestAsync(new UserId("alice"), "x"));
+        Assert.Equal(new SendReceipt(group, 2), await log.FindRequestAsync(new UserId("alice"), "x "));
+        Assert.Equal(new SendReceipt(group, 3), await log.FindRequestAsync(new UserId("alice"), "x  "));
+        Assert.Equal(["x", "x ", "x  "], (await log.ReadAsync(group, after: 0, limit: 10)).Messages.Select(m => m.RequestId));
+        await Assert.ThrowsAsync<DuplicateRequestException>(() => log.AppendAsync(Message(group, 4, "alice", "x ")).AsTask());
+    }
+
+    [Fact]
     public async Task Retention_keeps_the_latest_message_and_reports_what_it_dropped()
     {
         var (log, cluster) = await CreateAsync();
@@ -220,12 +243,15 @@ public sealed class MariaDbMessageLogTests(DurableClusterFixture fixture)
         var conversation = ConversationId.Direct(new UserId("alice"), new UserId("bob"));
         for (var seq = 1; seq <= 5; seq++)
         {
-            await log.AppendAsync(Message(conversation, seq, "alice", $"old-{seq}", Now.AddDays(-3)));
+            await log.AppendAsync(Message(conversation, seq, "alice", $"old-{seq}"));
         }
 
-        var deleted = await log.SweepAsync(Now, CancellationToken.None);
+        // Aged by the database's clock, which is the one retention goes by.
+        await cluster.QueryAsync("UPDATE sb_messages SET created_at = UTC_TIMESTAMP(6) - INTERVAL 3 DAY");
 
-        Assert.Equal(4, deleted);
+        var swept = await log.SweepAsync(CancellationToken.None);
+
+        Assert.Equal(new SweepResult(SweepOutcome.Swept, Deleted: 4, Expired: 5, Total: 5), swept);
         Assert.Equal(5, await log.GetLatestSeqAsync(conversation));
         var fromStart = await log.ReadAsync(conversation, after: 0, limit: 100);
         Assert.False(fromStart.Complete);

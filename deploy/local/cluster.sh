@@ -365,7 +365,7 @@ CREATE USER IF NOT EXISTS '$DB_USER'@'127.0.0.1' IDENTIFIED BY '$password';
 ALTER USER '$DB_USER'@'127.0.0.1' IDENTIFIED BY '$password';
 GRANT ALL PRIVILEGES ON \`$DATABASE\`.* TO '$DB_USER'@'127.0.0.1';
 SQL
-  say "applying the schema with deploy/sql/apply.sh (idempotent)"
+  say "applying the schema migrations it lacks with deploy/sql/apply.sh"
   MYSQL_PWD="$password" bash "$repo/deploy/sql/apply.sh" "$DATABASE" --protocol=TCP --host=127.0.0.1 \
     --port="$MARIADB_PORT" --user="$DB_USER" | sed 's/^/        /'
 }
