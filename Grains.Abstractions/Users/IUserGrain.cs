@@ -60,6 +60,10 @@ public interface IUserGrain : IGrainWithStringKey
     [ReadOnly, Alias("GetGroups")]
     Task<ImmutableArray<GroupId>> GetGroupsAsync();
 
+    /// <summary>How many groups the user is a member of (a group checks it before adding the user).</summary>
+    [ReadOnly, Alias("GetGroupCount")]
+    Task<int> GetGroupCountAsync();
+
     /// <summary>Called by a group grain when the user's membership changes; tells the silos holding the user's sockets.</summary>
     [Alias("SetMembership")]
     Task SetMembershipAsync(GroupId group, bool isMember);

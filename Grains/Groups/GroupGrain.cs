@@ -74,6 +74,7 @@ internal sealed partial class GroupGrain(
                 throw SwitchboardException.Forbidden("Only teachers and admins may create groups.");
             }
 
+            await EnsureRoomForUserAsync(caller.User);
             state.State.Exists = true;
             state.State.Policy = policy;
             state.State.Members[caller.User.Value] = GroupRole.Owner;
@@ -104,6 +105,11 @@ internal sealed partial class GroupGrain(
             throw SwitchboardException.Forbidden("The last owner cannot be demoted.");
         }
 
+        if (!existed)
+        {
+            await EnsureRoomForMemberAsync(user);
+        }
+
         if (!existed || current != role)
         {
             members[user.Value] = role;
@@ -132,6 +138,11 @@ internal sealed partial class GroupGrain(
         if (state.State.Policy == GroupPolicy.Members)
         {
             throw SwitchboardException.Forbidden($"Group {Id} admits members only through its owners.");
+        }
+
+        if (!state.State.Members.ContainsKey(caller.User.Value))
+        {
+            await EnsureRoomForMemberAsync(caller.User);
         }
 
         if (state.State.Members.TryAdd(caller.User.Value, GroupRole.Member))
@@ -385,6 +396,27 @@ internal sealed partial class GroupGrain(
         finally
         {
             _stateWrite.Release();
+        }
+    }
+
+    /// <summary>Refuses a new member when the group is full, or the user is in as many groups as allowed.</summary>
+    private async Task EnsureRoomForMemberAsync(UserId user)
+    {
+        var most = limits.Value.MaxMembersPerGroup;
+        if (state.State.Members.Count >= most)
+        {
+            throw SwitchboardException.Forbidden($"Group {Id} is full: it has {most} members, the most a group may have.");
+        }
+
+        await EnsureRoomForUserAsync(user);
+    }
+
+    private async Task EnsureRoomForUserAsync(UserId user)
+    {
+        var most = limits.Value.MaxGroupsPerUser;
+        if (await GrainFactory.GetUserGrain(user).GetGroupCountAsync() >= most)
+        {
+            throw SwitchboardException.Forbidden($"{user} is already in {most} groups, the most a user may belong to.");
         }
     }
 

@@ -28,4 +28,15 @@ public sealed class LimitOptions
     /// <summary>Messages one group accepts in a burst. Default 200.</summary>
     [Range(1, 1_000_000)]
     public int PostsPerGroupBurst { get; set; } = 200;
+
+    /// <summary>Members one group may have; adding or joining past it is <c>forbidden</c>. Default 10,000.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxMembersPerGroup { get; set; } = 10_000;
+
+    /// <summary>
+    /// Groups one user may belong to; joining, being added to or creating one more is <c>forbidden</c>. Checked when the
+    /// membership is made, so joins racing on other groups may pass it by a few. Default 1,000.
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int MaxGroupsPerUser { get; set; } = 1_000;
 }

@@ -217,6 +217,8 @@ internal sealed partial class UserGrain(
 
     public Task<ImmutableArray<GroupId>> GetGroupsAsync() => Task.FromResult(Groups());
 
+    public Task<int> GetGroupCountAsync() => Task.FromResult(state.State.Groups.Count);
+
     public async Task SetMembershipAsync(GroupId group, bool isMember)
     {
         // Mutated only under the lock: a write in flight may be serializing the state on another thread.

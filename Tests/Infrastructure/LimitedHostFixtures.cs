@@ -39,7 +39,7 @@ public sealed class RateLimitedHostCollection : ICollectionFixture<RateLimitedHo
 
 /// <summary>
 /// A host with tiny cluster-wide budgets that do not refill within a test: 4 sends per user, 3 posts per group,
-/// 8 REST requests per user, and resumes of at most 3 conversations.
+/// 8 REST requests per user, resumes of at most 3 conversations, 3 members per group and 2 groups per user.
 /// </summary>
 public sealed class BudgetHostFixture() : HostFixture(new Dictionary<string, string?>
 {
@@ -50,6 +50,8 @@ public sealed class BudgetHostFixture() : HostFixture(new Dictionary<string, str
     ["Switchboard:Rest:RequestsPerUserPerSecond"] = "0.01",
     ["Switchboard:Rest:RequestsPerUserBurst"] = "8",
     ["Switchboard:WebSockets:ResumeMaxConversations"] = "3",
+    ["Switchboard:Limits:MaxMembersPerGroup"] = "3",
+    ["Switchboard:Limits:MaxGroupsPerUser"] = "2",
 });
 
 [CollectionDefinition(Name)]

@@ -88,4 +88,53 @@ public sealed class BudgetTests(BudgetHostFixture host)
         Protocol.AssertError(refused, "r4", "bad_request");
         Assert.Contains("at most 3", refused.Str("message"));
     }
+
+    [Fact]
+    public async Task A_full_group_refuses_new_members_whether_added_or_joining()
+    {
+        var teacher = TestTokens.Mint(SiloHostFixture.NewId("teacher"), "teacher");
+        var group = SiloHostFixture.NewId("small");
+        Assert.Equal(201, (await host.Api.PutAsync($"/api/groups/{group}", teacher, new { policy = "open" })).Status);
+        Assert.Equal(200, (await host.Api.PutAsync($"/api/groups/{group}/members/{SiloHostFixture.NewId("amy")}", teacher, new { role = "member" })).Status);
+        await using var tom = await host.ConnectAsync(SiloHostFixture.NewId("tom"));
+        Assert.Equal("ack", (await tom.RequestAsync(new { type = "join", id = "j1", group })).Type());
+
+        var added = await host.Api.PutAsync($"/api/groups/{group}/members/{SiloHostFixture.NewId("ann")}", teacher, new { role = "member" });
+        Protocol.AssertProblem(added, 403, "forbidden");
+        Assert.Contains("full", added.Body.Str("detail"));
+        await using var sam = await host.ConnectAsync(SiloHostFixture.NewId("sam"));
+        Protocol.AssertError(await sam.RequestAsync(new { type = "join", id = "j2", group }), "j2", "forbidden");
+
+        // Nothing was added past the limit.
+        Assert.Equal(3, (await host.Api.GetAsync($"/api/groups/{group}", teacher)).Body.GetProperty("members").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task A_user_in_as_many_groups_as_allowed_cannot_join_be_added_to_or_create_another()
+    {
+        var teacherId = SiloHostFixture.NewId("teacher");
+        var teacher = TestTokens.Mint(teacherId, "teacher");
+        var groups = Enumerable.Range(0, 3).Select(i => SiloHostFixture.NewId($"g{i}")).ToArray();
+        Assert.Equal(201, (await host.Api.PutAsync($"/api/groups/{groups[0]}", teacher, new { policy = "open" })).Status);
+        Assert.Equal(201, (await host.Api.PutAsync($"/api/groups/{groups[1]}", teacher, new { policy = "open" })).Status);
+
+        // The teacher owns two groups: a third is refused.
+        Protocol.AssertProblem(await host.Api.PutAsync($"/api/groups/{groups[2]}", teacher, new { policy = "open" }), 403, "forbidden");
+
+        var otherTeacher = TestTokens.Mint(SiloHostFixture.NewId("teacher"), "teacher");
+        Assert.Equal(201, (await host.Api.PutAsync($"/api/groups/{groups[2]}", otherTeacher, new { policy = "open" })).Status);
+        var alice = SiloHostFixture.NewId("alice");
+        await using var socket = await host.ConnectAsync(alice);
+        Assert.Equal("ack", (await socket.RequestAsync(new { type = "join", id = "j0", group = groups[0] })).Type());
+        Assert.Equal("ack", (await socket.RequestAsync(new { type = "join", id = "j1", group = groups[1] })).Type());
+
+        var third = await socket.RequestAsync(new { type = "join", id = "j2", group = groups[2] });
+        Protocol.AssertError(third, "j2", "forbidden");
+        Assert.Contains("2 groups", third.Str("message"));
+        Protocol.AssertProblem(await host.Api.PutAsync($"/api/groups/{groups[2]}/members/{alice}", otherTeacher, new { role = "member" }), 403, "forbidden");
+
+        // Leaving one makes room again.
+        Assert.Equal("ack", (await socket.RequestAsync(new { type = "leave", id = "l0", group = groups[0] })).Type());
+        Assert.Equal("ack", (await socket.RequestAsync(new { type = "join", id = "j3", group = groups[2] })).Type());
+    }
 }
