@@ -11,13 +11,13 @@ namespace Switchboard.Persistence.MariaDb;
 /// listens): that the schema is at least the version this build needs, and that the server makes a commit survive
 /// a crash, since an <c>ack</c> promises exactly that. Either failing stops the start with a message saying what to do.
 /// </summary>
-public sealed partial class MariaDbStartupCheck(IOptions<MessageLogOptions> options, ILogger<MariaDbStartupCheck> logger) : IHostedLifecycleService
+public sealed partial class MariaDbStartupCheck(IOptions<MessageLogOptions> options, MariaDbLogEpoch epoch, ILogger<MariaDbStartupCheck> logger) : IHostedLifecycleService
 {
     /// <summary>
     /// The schema version this build needs: the highest numbered migration in deploy/sql (a test keeps them equal).
     /// A newer database is accepted, since migrations only add, so an old silo restarting during an upgrade still works.
     /// </summary>
-    public const int RequiredSchemaVersion = 3;
+    public const int RequiredSchemaVersion = 4;
 
     private const int NoSuchTable = 1146;
 
@@ -40,6 +40,12 @@ public sealed partial class MariaDbStartupCheck(IOptions<MessageLogOptions> opti
         if (version > RequiredSchemaVersion)
         {
             LogSchemaNewer(logger, version, RequiredSchemaVersion);
+        }
+
+        await using (var read = new MySqlCommand("SELECT epoch FROM sb_log_epoch WHERE id = 1", connection))
+        {
+            epoch.Set(await read.ExecuteScalarAsync(cancellationToken) as string
+                ?? throw new InvalidOperationException($"The database '{connection.Database}' has no log epoch: run deploy/sql/apply.sh {connection.Database} [mariadb client options...]."));
         }
 
         var variables = await ReadVariablesAsync(connection, cancellationToken);

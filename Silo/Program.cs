@@ -11,6 +11,7 @@ builder.AddSwitchboardApi();
 
 var app = builder.Build();
 app.UseForwardedHeaders();
+app.UseLogEpochHeader();
 app.UseWebSocketEndpoint(); // before errors and auth: an open socket keeps every middleware frame it passed
 app.UseExceptionHandler();
 app.UseStatusCodePages();

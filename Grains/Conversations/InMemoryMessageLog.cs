@@ -9,8 +9,11 @@ namespace Switchboard.Grains.Conversations;
 /// The log of the single-process default and of fast tests: everything in this process's memory, nothing
 /// ever dropped. Every silo that should see the same log must share one instance.
 /// </summary>
-public sealed class InMemoryMessageLog : IMessageLog
+public sealed class InMemoryMessageLog : IMessageLog, ILogEpoch
 {
+    /// <summary>Made with the log: every silo sharing this log reports the same, and a new log a new one.</summary>
+    public string Epoch { get; } = Guid.NewGuid().ToString("N");
+
     private readonly ConcurrentDictionary<ConversationId, ConversationLog> _conversations = new();
     private readonly ConcurrentDictionary<UserId, SenderRequests> _requests = new();
     private readonly ConcurrentDictionary<UserId, ConcurrentDictionary<ConversationId, byte>> _directByUser = new();

@@ -13,6 +13,9 @@ public static class GrainServices
         services.AddOptions<RoutingOptions>();
         services.AddOptions<LimitOptions>();
         services.TryAddSingleton<ConversationListLoads>();
+
+        // For hosts whose log registers no epoch of its own (a log that lives as long as the process).
+        services.TryAddSingleton<ILogEpoch, ProcessLogEpoch>();
         return services;
     }
 }

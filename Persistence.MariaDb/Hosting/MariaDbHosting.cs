@@ -53,6 +53,8 @@ public static class MariaDbHosting
             .ValidateOnStart();
         // A lifecycle service: its StartingAsync runs before any hosted service starts (the Orleans silo, Kestrel).
         services.AddHostedService<MariaDbStartupCheck>();
+        services.AddSingleton<MariaDbLogEpoch>();
+        services.AddSingleton<ILogEpoch>(sp => sp.GetRequiredService<MariaDbLogEpoch>());
         services.AddSingleton<MariaDbMessageLog>();
         services.AddSingleton<IMessageLog>(sp => sp.GetRequiredService<MariaDbMessageLog>());
         services.AddHostedService<MessageLogRetention>();

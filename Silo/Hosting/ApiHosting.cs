@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http.Json;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
 using Switchboard.Cluster.Security.Tokens;
+using Switchboard.Grains.Conversations;
 using Switchboard.Messaging;
 using Switchboard.Silo.Auth;
 using Switchboard.Silo.Endpoints;
@@ -48,6 +49,24 @@ public static class ApiHosting
             };
         });
         return builder;
+    }
+
+    /// <summary>The header REST replies carry the log's epoch in (as <c>welcome</c> does on a socket).</summary>
+    public const string EpochHeader = "Switchboard-Epoch";
+
+    /// <summary>Every <c>/api</c> reply says the log's epoch, so a REST-only client learns of a restore too.</summary>
+    public static IApplicationBuilder UseLogEpochHeader(this IApplicationBuilder app)
+    {
+        var epoch = app.ApplicationServices.GetRequiredService<ILogEpoch>();
+        return app.Use((context, next) =>
+        {
+            if (context.Request.Path.StartsWithSegments("/api"))
+            {
+                context.Response.Headers[EpochHeader] = epoch.Epoch;
+            }
+
+            return next(context);
+        });
     }
 
     private static string CodeOf(int status) => status switch

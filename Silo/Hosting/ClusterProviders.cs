@@ -41,7 +41,9 @@ public static class ClusterProviders
         {
             siloBuilder.UseLocalhostClustering(siloPort, gatewayPort, serviceId: silo.ServiceId, clusterId: silo.ClusterId);
             siloBuilder.AddMemoryGrainStorage(StorageNames.Grains);
-            siloBuilder.Services.TryAddSingleton<IMessageLog, InMemoryMessageLog>();
+            siloBuilder.Services.TryAddSingleton<InMemoryMessageLog>();
+            siloBuilder.Services.TryAddSingleton<IMessageLog>(sp => sp.GetRequiredService<InMemoryMessageLog>());
+            siloBuilder.Services.AddSingleton<ILogEpoch>(sp => sp.GetRequiredService<InMemoryMessageLog>());
             return;
         }
 

@@ -76,6 +76,11 @@ public static class OrleansHosting
     {
         siloBuilder.AddMemoryGrainStorage(StorageNames.Grains);
         siloBuilder.Services.AddSingleton(log);
+        if (log is ILogEpoch epoch)
+        {
+            siloBuilder.Services.AddSingleton(epoch);
+        }
+
         siloBuilder.Services.AddSwitchboardGrains();
         siloBuilder.Services.AddSwitchboardConnections();
         return siloBuilder;

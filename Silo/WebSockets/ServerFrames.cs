@@ -7,12 +7,13 @@ namespace Switchboard.Silo.WebSockets;
 /// <summary>The server's frames, written with <see cref="Utf8JsonWriter"/> on a per-thread buffer (<see cref="FrameBuffer"/>).</summary>
 public static class ServerFrames
 {
-    public static byte[] Welcome(string user, string connection, string node) => Write((user, connection, node), static (w, s) =>
+    public static byte[] Welcome(string user, string connection, string node, string epoch) => Write((user, connection, node, epoch), static (w, s) =>
     {
         w.WriteString("type"u8, "welcome"u8);
         w.WriteString("user"u8, s.user);
         w.WriteString("connection"u8, s.connection);
         w.WriteString("node"u8, s.node);
+        w.WriteString("epoch"u8, s.epoch);
     });
 
     public static byte[] Ack(string id) => Write(id, static (w, id) =>

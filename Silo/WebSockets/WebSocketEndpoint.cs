@@ -1,6 +1,7 @@
 using System.Net.WebSockets;
 using Microsoft.Extensions.Options;
 using Switchboard.Cluster.Security.Tokens;
+using Switchboard.Grains.Conversations;
 using Switchboard.Identity;
 using Switchboard.Messaging;
 using Switchboard.Silo.Auth;
@@ -27,6 +28,7 @@ public sealed class WebSocketEndpoint(
     DrainState drain,
     TokenValidator tokens,
     TokenRevocations revocations,
+    ILogEpoch epoch,
     IOptions<SocketOptions> socketOptions,
     SwitchboardMetrics metrics,
     TimeProvider time,
@@ -130,7 +132,7 @@ public sealed class WebSocketEndpoint(
         var session = new WebSocketSession(ConnectionId.New(), caller, token.IssuedAt, Options, metrics, _logger);
 
         // Queued first, so it is the first frame whatever deliveries arrive once the socket is registered.
-        session.TrySend(ServerFrames.Welcome(caller.User.Value, session.Id.Value, silo.Name));
+        session.TrySend(ServerFrames.Welcome(caller.User.Value, session.Id.Value, silo.Name, epoch.Epoch));
         await router.AttachAsync(session, Options.MaxConnectionsPerUser);
 
         // A revocation made while this registration was on its way: its push reached this silo before it asked the

@@ -5,7 +5,7 @@ namespace Switchboard.Tests.Cluster;
 
 /// <summary>
 /// The backup and restore procedure of docs/operations.md as a drill: mariadb-dump --single-transaction --routines,
-/// stop the silos, restore, deploy/sql/apply.sh, start the silos.
+/// stop the silos, deploy/sql/restore.sh (load, migrate, new epoch), start the silos.
 /// </summary>
 [Trait(Category.Name, Category.Durable)]
 [Collection(DurableClusterCollection.Name)]
@@ -23,10 +23,13 @@ public sealed class BackupRestoreTests(DurableClusterFixture fixture)
         var bob = SiloHostFixture.NewId("bob");
         string conversation;
 
+        string epoch;
         var before = await cluster.StartSiloAsync("before");
         using (var api = new ApiClient(before.BaseAddress))
         {
             await using var a = await SocketClient.ConnectAsync(before.BaseAddress, await api.TokenAsync(alice));
+            epoch = a.Welcome.Str("epoch")!;
+            Assert.Matches("^[0-9a-f]{32}$", epoch);
             for (var n = 1; n <= 3; n++)
             {
                 Assert.Equal("ack", (await a.SendMessageAsync($"user:{bob}", new { n }, id: $"m-{n}")).Type());
@@ -39,11 +42,18 @@ public sealed class BackupRestoreTests(DurableClusterFixture fixture)
             conversation = late.Str("conversation")!;
         }
 
+        // A restart is not a restore: the epoch stays.
         await before.StopAsync();
-        await fixture.MariaDb.QueryAsync("mysql", $"DROP DATABASE {cluster.Database}");
-        await Shell($"mariadb --no-defaults --socket='{socket}' -uroot < '{dump}'");
-        var applied = await ChildProcesses.RunAsync("bash", [Path.Combine(ChildProcesses.RepositoryRoot(), "deploy", "sql", "apply.sh"), cluster.Database, $"--socket={socket}", "-uroot"]);
-        Assert.DoesNotContain("->", applied, StringComparison.Ordinal);
+        var restarted = await cluster.StartSiloAsync("restarted");
+        using (var api = new ApiClient(restarted.BaseAddress))
+        {
+            await using var a = await SocketClient.ConnectAsync(restarted.BaseAddress, await api.TokenAsync(alice));
+            Assert.Equal(epoch, a.Welcome.Str("epoch"));
+        }
+
+        await restarted.StopAsync();
+        var output = await ChildProcesses.RunAsync("bash", [Path.Combine(ChildProcesses.RepositoryRoot(), "deploy", "sql", "restore.sh"), dump, cluster.Database, $"--socket={socket}", "-uroot"]);
+        Assert.Contains("restore.sh: epoch ", output, StringComparison.Ordinal);
 
         cluster.NewClusterId();
         var after = await cluster.StartSiloAsync("after");
@@ -52,9 +62,19 @@ public sealed class BackupRestoreTests(DurableClusterFixture fixture)
         var (_, history) = await restored.GetAsync($"/api/conversations/{conversation}/messages?after=0", token);
         Assert.Equal(["m-1", "m-2", "m-3"], history.EnumerateArray().Select(m => m.GetProperty("id").GetString()!).ToArray());
 
-        // What the backup missed is gone, and its seq is given again to another message: clients that cached
-        // (conversation, seq) must drop their cache after a restore (docs/operations.md).
+        // What the backup missed is gone, and its seq is given again to another message: the new epoch, in welcome
+        // and on every REST reply, tells clients to drop the seqs they hold and resume from 0.
         await using var again = await SocketClient.ConnectAsync(after.BaseAddress, token);
+        var newEpoch = again.Welcome.Str("epoch");
+        Assert.Matches("^[0-9a-f]{32}$", newEpoch);
+        Assert.NotEqual(epoch, newEpoch);
+        using (var request = new HttpRequestMessage(HttpMethod.Get, $"/api/users/{alice}/conversations"))
+        {
+            request.Headers.Authorization = new("Bearer", token);
+            using var response = await restored.Http.SendAsync(request);
+            Assert.Equal(newEpoch, response.Headers.GetValues("Switchboard-Epoch").Single());
+        }
+
         var next = await again.SendMessageAsync($"user:{bob}", new { n = 5 }, id: "m-5");
         Assert.Equal(4, next.GetProperty("seq").GetInt64());
     }

@@ -111,6 +111,7 @@ public sealed class MariaDbServerSettingsTests
 
     private static MariaDbStartupCheck Check(string connectionString, ILoggerFactory factory, bool unsafeAllowed) =>
         new(Options.Create(new MessageLogOptions { ConnectionString = connectionString, UnsafeAllowLossOfAckedMessages = unsafeAllowed }),
+            new MariaDbLogEpoch(),
             factory.CreateLogger<MariaDbStartupCheck>());
 
     /// <summary>Queues <paramref name="messages"/> while the only writer waits on a table lock, so it takes as many as it may at once.</summary>

@@ -56,7 +56,7 @@ public sealed class SchemaMigrationTests(DurableClusterFixture fixture)
         Assert.Equal("1\tstate", (await QueryAsync(database, "SELECT Version, PayloadBinary FROM OrleansStorage")).Trim());
         Assert.Equal("utf8mb4_nopad_bin", (await QueryAsync(database,
             $"SELECT COLLATION_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '{database}' AND TABLE_NAME = 'sb_messages' AND COLUMN_NAME = 'request_id'")).Trim());
-        Assert.Equal("1\n2\n3", (await QueryAsync(database, "SELECT version FROM sb_schema_version ORDER BY version")).Trim());
+        Assert.Equal(string.Join("\n", Enumerable.Range(1, MariaDbStartupCheck.RequiredSchemaVersion)), (await QueryAsync(database, "SELECT version FROM sb_schema_version ORDER BY version")).Trim());
 
         // "x " is now a request id of its own; before, it was alice's "x" again.
         await QueryAsync(database, "INSERT INTO sb_messages VALUES ('group:g', 3, 'alice', 'group:g', 'x ', 'b3', UTC_TIMESTAMP(6))");
@@ -65,7 +65,7 @@ public sealed class SchemaMigrationTests(DurableClusterFixture fixture)
         // Applying again changes nothing.
         var again = await ApplyAsync(database);
         Assert.DoesNotContain("->", again, StringComparison.Ordinal);
-        Assert.Equal("1\n2\n3", (await QueryAsync(database, "SELECT version FROM sb_schema_version ORDER BY version")).Trim());
+        Assert.Equal(string.Join("\n", Enumerable.Range(1, MariaDbStartupCheck.RequiredSchemaVersion)), (await QueryAsync(database, "SELECT version FROM sb_schema_version ORDER BY version")).Trim());
     }
 
     [Fact]
@@ -95,7 +95,7 @@ public sealed class SchemaMigrationTests(DurableClusterFixture fixture)
         // A partly migrated database is refused the same way.
         await ApplyAsync(database);
         await QueryAsync(database, $"DELETE FROM sb_schema_version WHERE version = {MariaDbStartupCheck.RequiredSchemaVersion}");
-        var check = new MariaDbStartupCheck(Options.Create(new MessageLogOptions { ConnectionString = ConnectionString(database) }),
+        var check = new MariaDbStartupCheck(Options.Create(new MessageLogOptions { ConnectionString = ConnectionString(database) }), new MariaDbLogEpoch(),
             Microsoft.Extensions.Logging.Abstractions.NullLogger<MariaDbStartupCheck>.Instance);
         var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => check.CheckAsync(CancellationToken.None));
         Assert.Contains($"deploy/sql/apply.sh {database}", refused.Message, StringComparison.Ordinal);
@@ -110,7 +110,7 @@ public sealed class SchemaMigrationTests(DurableClusterFixture fixture)
         await QueryAsync(database, $"INSERT INTO sb_schema_version VALUES ({next}, '{next:000}-from-a-later-build', UTC_TIMESTAMP(6))");
         var logs = new CapturedLogs();
         using var factory = LoggerFactory.Create(builder => builder.AddProvider(logs));
-        var check = new MariaDbStartupCheck(Options.Create(new MessageLogOptions { ConnectionString = ConnectionString(database) }), factory.CreateLogger<MariaDbStartupCheck>());
+        var check = new MariaDbStartupCheck(Options.Create(new MessageLogOptions { ConnectionString = ConnectionString(database) }), new MariaDbLogEpoch(), factory.CreateLogger<MariaDbStartupCheck>());
 
         Assert.Equal(next, await check.CheckAsync(CancellationToken.None));
 

@@ -14,11 +14,12 @@ namespace Switchboard.Tests.Contracts;
 public sealed class ServerFrameTests
 {
     [Fact]
-    public void Welcome_has_user_connection_and_node()
+    public void Welcome_has_user_connection_node_and_the_logs_epoch()
     {
-        using var frame = ParseFrame(ServerFrames.Welcome("alice", "c0ffee", "silo-1"));
+        using var frame = ParseFrame(ServerFrames.Welcome("alice", "c0ffee", "silo-1", "5eed"));
 
-        AssertFields(frame, "type", "user", "connection", "node");
+        AssertFields(frame, "type", "user", "connection", "node", "epoch");
+        Assert.Equal("5eed", Str(frame, "epoch"));
         Assert.Equal("welcome", Str(frame, "type"));
         Assert.Equal("alice", Str(frame, "user"));
         Assert.Equal("c0ffee", Str(frame, "connection"));

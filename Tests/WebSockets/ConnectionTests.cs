@@ -140,6 +140,10 @@ public sealed class ConnectionTests(SiloHostFixture host)
         Assert.False(string.IsNullOrEmpty(first.Welcome.Str("connection")));
         Assert.False(string.IsNullOrEmpty(first.Welcome.Str("node")));
         Assert.NotEqual(first.Welcome.Str("connection"), second.Welcome.Str("connection"));
+
+        // One log, one epoch, on every node (it changes only when the log is restored from a backup).
+        Assert.Matches("^[0-9a-f]{32}$", first.Welcome.Str("epoch"));
+        Assert.Equal(first.Welcome.Str("epoch"), second.Welcome.Str("epoch"));
         if (host.Factory is { } local)
         {
             Assert.Equal(first.Welcome.Str("node"), second.Welcome.Str("node"));

@@ -130,6 +130,16 @@ pid_of() {
 
 is_running() { pid_of "$1" >/dev/null; }
 
+# Whether a process just started still runs. While it execs (switchboard-run becoming dotnet) its command line
+# reads empty for a moment: CI once called a healthy gateway dead here. Dead means not matching for a whole second.
+still_running() {
+  local tries=0
+  until is_running "$1"; do
+    ((++tries > 5)) && return 1
+    sleep 0.2
+  done
+}
+
 port_busy() {
   if command -v ss >/dev/null; then
     [ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]
@@ -195,7 +205,7 @@ wait_ready() {
     still=()
     waiting=""
     for name in "${pending[@]}"; do
-      is_running "$name" || fail_with_log "$name"
+      still_running "$name" || fail_with_log "$name"
       code=$(curl -sk -o /dev/null -m 2 -w '%{http_code}' "${PROC_READY[$name]}" 2>/dev/null || true)
       if [ "$code" = 200 ]; then
         say "$name is ready"
