@@ -20,6 +20,7 @@ internal static class MalformedDrill
             --targets URL,URL    the silos (default ws://127.0.0.1:5001,ws://127.0.0.1:5002); sockets alternate
             --frames N           malformed frames in all (10000), an equal share of each kind
             --sockets N          sockets sending them, one user each (50)
+            --warm N             malformed frames sent first, unmeasured, before the RSS baseline (default: as many as --frames; 0: none)
             --control N          control messages, sent by one user to another on the other silo (1000)
             --control-rate R     control messages per second (80; the per-user limit is 100/s)
             --data-dir DIR       the cluster's data folder, for the silo pids (default $SB_DATA_DIR or deploy/local/.data)
@@ -63,7 +64,7 @@ internal static class MalformedDrill
     public static async Task<int> RunAsync(string[] args)
     {
         var targets = DrillKit.ParseTargets(string.Join(',', DrillKit.DefaultTargets));
-        int frames = 10_000, sockets = 50, control = 1000;
+        int frames = 10_000, sockets = 50, control = 1000, warm = -1;
         double controlRate = 80, settle = 60;
         string dataDir = DrillKit.DefaultDataDir;
         string? pidList = null;
@@ -77,6 +78,7 @@ internal static class MalformedDrill
                 {
                     case "--targets": targets = DrillKit.ParseTargets(option.Value()); break;
                     case "--frames": frames = LoadOptions.PositiveInt(option.Name, option.Value()); break;
+                    case "--warm": warm = Math.Max(0, LoadOptions.Integer(option.Name, option.Value())); break;
                     case "--sockets": sockets = LoadOptions.PositiveInt(option.Name, option.Value()); break;
                     case "--control": control = LoadOptions.PositiveInt(option.Name, option.Value()); break;
                     case "--control-rate": controlRate = LoadOptions.Number(option.Name, option.Value()); break;
@@ -88,8 +90,9 @@ internal static class MalformedDrill
                 }
             }
 
+            warm = warm < 0 ? frames : warm;
             var silos = new SiloSet(targets, DrillKit.SiloPids(pidList, dataDir), dataDir);
-            return await RunAsync(silos, frames, sockets, control, controlRate, TimeSpan.FromSeconds(settle), insecure);
+            return await RunAsync(silos, frames, sockets, control, controlRate, warm, TimeSpan.FromSeconds(settle), insecure);
         }
         catch (UsageException exception)
         {
@@ -99,7 +102,7 @@ internal static class MalformedDrill
         }
     }
 
-    private static async Task<int> RunAsync(SiloSet silos, int frames, int socketCount, int controlCount, double controlRate, TimeSpan settle, bool insecure)
+    private static async Task<int> RunAsync(SiloSet silos, int frames, int socketCount, int controlCount, double controlRate, int warm, TimeSpan settle, bool insecure)
     {
         var started = DateTime.UtcNow;
         void Say(string line) => Console.WriteLine($"[{(DateTime.UtcNow - started).TotalSeconds,5:F1}s] {line}");
@@ -113,25 +116,39 @@ internal static class MalformedDrill
         string sender = $"m{tag}-ca", recipient = $"m{tag}-cb";
         var tokens = await DrillKit.TokensAsync(api, silos.Targets[0], [.. attackers, sender, recipient], "student", cancel.Token);
 
-        using var watch = new SiloWatch(silos, insecure);
-        watch.Start();
-        Say("baseline RSS " + string.Join(", ", watch.Baseline.Select((b, i) => $"pid {silos.Pids[i]} {DrillKit.MiB(b)} MiB")));
-
         // The control pair on different silos: their messages cross the cluster.
         var (senderSocket, senderReader, senderNode) = await DrillKit.ConnectAsync(silos.Targets[0], tokens[socketCount], invoker, cancel.Token);
         var (recipientSocket, recipientReader, recipientNode) = await DrillKit.ConnectAsync(silos.Targets[1 % silos.Targets.Count], tokens[socketCount + 1], invoker, cancel.Token);
         Say($"control pair: {sender} on {senderNode} -> {recipient} on {recipientNode}");
 
         var counts = Kinds.ToDictionary(k => k, _ => new KindCounts());
-        var framesPerSocket = frames / socketCount;
-        var extra = frames % socketCount;
-        // Spread the malformed frames over the control traffic's duration, each socket at an even pace.
-        var window = TimeSpan.FromSeconds(Math.Max(2, controlCount / controlRate));
+        var window = TimeSpan.Zero;
         var reconnects = 0;
         var connectFailures = 0;
         var attackStart = DateTime.UtcNow;
-        var attack = Task.WhenAll(Enumerable.Range(0, socketCount).Select(s => Task.Run(() =>
-            AttackAsync(s, framesPerSocket + (s < extra ? 1 : 0)))));
+        Task Attack(int total, TimeSpan span)
+        {
+            counts = Kinds.ToDictionary(k => k, _ => new KindCounts());
+            (window, reconnects, connectFailures, attackStart) = (span, 0, 0, DateTime.UtcNow);
+            return Task.WhenAll(Enumerable.Range(0, socketCount).Select(s => Task.Run(() => AttackAsync(s, (total / socketCount) + (s < total % socketCount ? 1 : 0)))));
+        }
+
+        // A first round unmeasured: on a fresh silo the first round raises the heap's and pools' high-water mark (about
+        // +70 MiB, kept), and a second round adds almost nothing; the baseline after it tells a leak from that mark.
+        var span = TimeSpan.FromSeconds(Math.Max(2, controlCount / controlRate));
+        if (warm > 0)
+        {
+            var cold = silos.Pids.Select(p => ProcessMonitor.RssKiB(p) ?? 0).ToArray();
+            Say($"warm-up: {warm} malformed frames at the same pace, not measured; RSS before it " + string.Join(", ", cold.Select((b, i) => $"pid {silos.Pids[i]} {DrillKit.MiB(b)} MiB")));
+            await Attack(warm, span * ((double)warm / frames));
+        }
+
+        using var watch = new SiloWatch(silos, insecure);
+        watch.Start();
+        Say("baseline RSS " + string.Join(", ", watch.Baseline.Select((b, i) => $"pid {silos.Pids[i]} {DrillKit.MiB(b)} MiB")));
+
+        // Spread the malformed frames over the control traffic's duration, each socket at an even pace.
+        var attack = Attack(frames, span);
 
         async Task AttackAsync(int s, int count)
         {

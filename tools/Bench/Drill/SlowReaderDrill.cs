@@ -27,6 +27,7 @@ internal static class SlowReaderDrill
             --receive-buffer N   the slow member's socket receive buffer in bytes (4096)
             --data-dir DIR       the cluster's data folder: silo logs (the 4008 event) and pids (default $SB_DATA_DIR or deploy/local/.data)
             --insecure           accept a self-signed certificate (wss targets)
+            --no-stop            a control run: nobody stops reading; shows the p99 ratio's noise on this machine
         exit code: 0 when the slow member was closed with 4008 within the bound and the others' p99 stayed within the bar;
         1 otherwise (each reason printed); 2 for a bad command line.
         """;
@@ -62,6 +63,7 @@ internal static class SlowReaderDrill
         double rate = 50, warmup = 3, window = 10, bound = 10, bar = 1.2;
         var dataDir = DrillKit.DefaultDataDir;
         var insecure = false;
+        var noStop = false;
         try
         {
             var option = new OptionCursor(args);
@@ -80,6 +82,7 @@ internal static class SlowReaderDrill
                     case "--receive-buffer": receiveBuffer = LoadOptions.PositiveInt(option.Name, option.Value()); break;
                     case "--data-dir": dataDir = option.Value(); break;
                     case "--insecure": insecure = true; break;
+                    case "--no-stop": noStop = true; break;
                     default: throw new UsageException($"unknown option '{option.Name}'");
                 }
             }
@@ -91,11 +94,11 @@ internal static class SlowReaderDrill
             return 2;
         }
 
-        return await RunAsync(targets, members, rate, bodyBytes, warmup, window, bound, bar, receiveBuffer, dataDir, insecure);
+        return await RunAsync(targets, members, rate, bodyBytes, warmup, window, bound, bar, receiveBuffer, dataDir, insecure, noStop);
     }
 
     private static async Task<int> RunAsync(IReadOnlyList<Uri> targets, int memberCount, double rate, int bodyBytes, double warmup, double window,
-        double bound, double bar, int receiveBuffer, string dataDir, bool insecure)
+        double bound, double bar, int receiveBuffer, string dataDir, bool insecure, bool noStop)
     {
         var started = DateTime.UtcNow;
         void Say(string line) => Console.WriteLine($"[{(DateTime.UtcNow - started).TotalSeconds,5:F1}s] {line}");
@@ -288,7 +291,7 @@ internal static class SlowReaderDrill
                 await Task.Delay(TimeSpan.FromMicroseconds(wait));
             }
 
-            if (due >= drillFrom && !stopReading.Task.IsCompleted)
+            if (due >= drillFrom && !stopReading.Task.IsCompleted && !noStop)
             {
                 Say($"baseline over; {slow.User} stops reading now");
                 stopReading.TrySetResult();
@@ -307,7 +310,7 @@ internal static class SlowReaderDrill
 
         Say("traffic over; 3 s for late deliveries");
         await Task.Delay(3000);
-        var detectWait = DateTime.UtcNow.AddSeconds(Math.Max(0, bound + 2 - (DateTime.UtcNow - stoppedUtc).TotalSeconds));
+        var detectWait = noStop ? DateTime.UtcNow : DateTime.UtcNow.AddSeconds(Math.Max(0, bound + 2 - (DateTime.UtcNow - stoppedUtc).TotalSeconds));
         while (tooSlowAt is null && DateTime.UtcNow < detectWait)
         {
             await Task.Delay(100);
@@ -339,16 +342,24 @@ internal static class SlowReaderDrill
         Console.WriteLine($"others ({others.Length} members): drill deliveries {drill.Count} (expected about {perWindow * others.Length}), p50 {DrillKit.Ms(DrillKit.PercentileMs(drill, 50))} ms, p99 {DrillKit.Ms(drillP99)} ms, max {DrillKit.Ms(DrillKit.PercentileMs(drill, 100))} ms");
         Console.WriteLine($"p99 drill / baseline: {ratio.ToString("F2", CultureInfo.InvariantCulture)} (bar {bar.ToString("F2", CultureInfo.InvariantCulture)})");
         Console.WriteLine($"duplicates at the others: {others.Sum(m => m.Duplicates)}");
-        Console.WriteLine($"slow member {slow.User} on {slow.Node}: stopped reading at {stoppedUtc:HH:mm:ss.fff}, the silo logged 4008 {(double.IsNaN(toClose) ? "never (within the wait)" : $"{toClose.ToString("F2", CultureInfo.InvariantCulture)} s later")}; close logged: {closedLine ?? "-"}");
+        Console.WriteLine(noStop ? $"member {slow.User} on {slow.Node} kept reading (--no-stop)" : $"slow member {slow.User} on {slow.Node}: stopped reading at {stoppedUtc:HH:mm:ss.fff}, the silo logged 4008 {(double.IsNaN(toClose) ? "never (within the wait)" : $"{toClose.ToString("F2", CultureInfo.InvariantCulture)} s later")}; close logged: {closedLine ?? "-"}");
         Console.WriteLine($"slow member's own view: read {slowReadAfterStop} buffered messages after resuming, then {slowEnd}");
 
         var problems = new List<string>();
-        if (double.IsNaN(toClose) || toClose > bound)
+        if (noStop)
+        {
+            Console.WriteLine($"control run (--no-stop): nobody stopped reading; the ratio above is this machine's noise");
+            if (tooSlowAt is not null)
+            {
+                problems.Add("a member that kept reading was closed as too slow");
+            }
+        }
+        else if (double.IsNaN(toClose) || toClose > bound)
         {
             problems.Add($"the slow member was not closed with 4008 within {bound} s ({(double.IsNaN(toClose) ? "not at all" : $"{toClose:F2} s")})");
         }
 
-        if (closedLine is not null && !closedLine.Contains("4008", StringComparison.Ordinal))
+        if (!noStop && closedLine is not null && !closedLine.Contains("4008", StringComparison.Ordinal))
         {
             problems.Add("the silo closed the slow member with another code");
         }
