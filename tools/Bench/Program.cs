@@ -12,6 +12,7 @@ using Switchboard.Bench.Load;
 //   failover-drill URL --kill-pid PID [options]   SIGKILL a silo under traffic through the gateway: nothing acked lost or doubled
 //   malformed-drill [options]     malformed frames of every kind from many sockets: silos stay up, a control pair loses nothing
 //   slow-reader-drill [options]   a group member stops reading: it is closed with 4008, the others' latency holds
+//   reconnect-storm [options]     N sockets dropped at once reconnect with backoff and full jitter, resume: nothing acked lost
 var workload = args.Length > 0 ? args[0] : "cluster-path";
 int Arg(int index, int fallback) => args.Length > index && int.TryParse(args[index], out var value) ? value : fallback;
 
@@ -26,6 +27,7 @@ return workload switch
     "failover-drill" => await FailoverDrill.RunAsync(args[1..]),
     "malformed-drill" => await MalformedDrill.RunAsync(args[1..]),
     "slow-reader-drill" => await SlowReaderDrill.RunAsync(args[1..]),
+    "reconnect-storm" => await ReconnectStorm.RunAsync(args[1..]),
     _ => Usage(),
 };
 
@@ -41,5 +43,6 @@ static int Usage()
     Console.Error.WriteLine(FailoverOptions.Usage);
     Console.Error.WriteLine(MalformedDrill.Usage);
     Console.Error.WriteLine(SlowReaderDrill.Usage);
+    Console.Error.WriteLine(ReconnectStorm.Usage);
     return 2;
 }
