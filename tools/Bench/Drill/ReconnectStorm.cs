@@ -222,6 +222,7 @@ internal static class ReconnectStorm
         }
 
         var failedAttempts = 0;
+        var failures = new ConcurrentDictionary<string, int>();
         var storm = Task.WhenAll(all.Select(c => Task.Run(async () =>
         {
             for (var attempt = 0; ; attempt++)
@@ -237,6 +238,9 @@ internal static class ReconnectStorm
                 catch (Exception exception) when (exception is WebSocketException or OperationCanceledException or InvalidOperationException or HttpRequestException)
                 {
                     Interlocked.Increment(ref failedAttempts);
+                    // By kind: a refused upgrade (its status), a timeout, a reset: they call for different fixes.
+                    var why = exception is WebSocketException { InnerException: { } inner } ? $"{exception.GetType().Name}/{inner.GetType().Name}" : exception.GetType().Name;
+                    failures.AddOrUpdate($"{why}: {exception.Message}", 1, (_, n) => n + 1);
                 }
             }
         })));
@@ -316,6 +320,11 @@ internal static class ReconnectStorm
         Console.WriteLine();
         Console.WriteLine($"clients {count}: back {backTimes.Count}; time to all back {(allBack == 0 ? "-" : ((allBack - dropMicros) / 1e6).ToString("F2", CultureInfo.InvariantCulture) + " s")} (p50 {DrillKit.Ms(DrillKit.PercentileMs(backTimes, 50) / 1000)} s, p99 {DrillKit.Ms(DrillKit.PercentileMs(backTimes, 99) / 1000)} s)");
         Console.WriteLine($"attempts per client: p50 {attempts[attempts.Count / 2]}, max {attempts[^1]}; failed attempts {failedAttempts}");
+        foreach (var (why, n) in failures.OrderByDescending(f => f.Value).Take(5))
+        {
+            Console.WriteLine($"  {n} failed: {why}");
+        }
+
         Console.WriteLine($"messages: sent {sent}, acked {acks}, errors {(errors.IsEmpty ? "none" : string.Join(" ", errors.Select(e => $"{e.Key}={e.Value}")))}, unanswered {pendingTo.Count}; acked but not held {notHeld}");
         Console.WriteLine($"time to all caught up (every acked message held, every resume acked): {(caughtUp == 0 ? "not within the deadline" : ((caughtUp - dropMicros) / 1e6).ToString("F2", CultureInfo.InvariantCulture) + " s")}");
         var alive = pids.All(KillTarget.IsAlive);
