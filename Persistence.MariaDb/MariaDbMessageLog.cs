@@ -168,26 +168,40 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
             "SELECT seq, sender, recipient, request_id, body, created_at FROM sb_messages " +
             "WHERE conversation = @c AND seq > @after ORDER BY seq LIMIT @limit", connection);
         command.Parameters.AddWithValue("@c", conversation.Value);
-        command.Parameters.AddWithValue("@after", after);
-        command.Parameters.AddWithValue("@limit", limit + 1);
+        var from = command.Parameters.AddWithValue("@after", after);
+        var take = command.Parameters.AddWithValue("@limit", 0);
         var messages = new List<StoredMessage>(Math.Min(limit, 128));
         var more = false;
         long bytes = 0;
-        // Rows stream off the socket one at a time: a row's body is sized before it is copied, so the page never holds
-        // more than maxBytes of bodies (plus its first row), however many rows the LIMIT would allow.
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        // Rows stream off the socket one at a time and each body is sized before it is copied, so the page never holds
+        // more than maxBytes of bodies (plus its first row). The rows are asked for in doubling chunks: a reader stopped
+        // by the bytes discards what the server already sent, at most one chunk, not the rest of the row limit.
+        for (var chunk = FirstReadChunk; ; chunk *= 2)
         {
-            while (await reader.ReadAsync(cancellationToken))
+            var asked = Math.Min(limit - messages.Count + 1, chunk);
+            from.Value = messages.Count > 0 ? messages[^1].Seq : after;
+            take.Value = asked;
+            var rows = 0;
+            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
             {
-                var size = reader.GetBytes(4, 0, null, 0, 0);
-                if (messages.Count == limit || (messages.Count > 0 && bytes + size > maxBytes))
+                while (await reader.ReadAsync(cancellationToken))
                 {
-                    more = true;
-                    break;
-                }
+                    rows++;
+                    var size = reader.GetBytes(4, 0, null, 0, 0);
+                    if (messages.Count == limit || (messages.Count > 0 && bytes + size > maxBytes))
+                    {
+                        more = true;
+                        break;
+                    }
 
-                bytes += size;
-                messages.Add(ReadMessage(conversation, reader));
+                    bytes += size;
+                    messages.Add(ReadMessage(conversation, reader));
+                }
+            }
+
+            if (more || rows < asked)
+            {
+                break;
             }
         }
 
@@ -196,6 +210,9 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
         var complete = messages.Count == 0 || messages[0].Seq == after + 1;
         return new HistoryPage(messages, complete, more);
     }
+
+    // Enough rows for a page of small bodies in a few round trips; 32 of the largest bodies are 2 MiB.
+    private const int FirstReadChunk = 32;
 
     public async ValueTask<SendReceipt?> FindRequestAsync(UserId sender, string requestId, CancellationToken cancellationToken = default)
     {

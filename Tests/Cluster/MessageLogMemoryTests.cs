@@ -80,6 +80,27 @@ public sealed class MessageLogMemoryTests(DurableClusterFixture fixture, ITestOu
         Assert.Equal(5, reads);
     }
 
+    [Theory]
+    [InlineData(31, true)]
+    [InlineData(32, true)]
+    [InlineData(96, true)]
+    [InlineData(99, true)]
+    [InlineData(100, false)]
+    [InlineData(1000, false)]
+    public async Task A_page_of_small_bodies_read_in_several_chunks_keeps_its_limit_and_more(int limit, bool more)
+    {
+        var (log, _) = await CreateAsync();
+        await using var _log = log;
+        var group = NewGroup("small");
+        await AppendAllAsync(log, group, 100, bodyBytes: 0);
+
+        var page = await log.ReadAsync(group, after: 0, limit, maxBytes: 1024 * 1024);
+
+        Assert.Equal(Enumerable.Range(1, Math.Min(limit, 100)).Select(i => (long)i), page.Messages.Select(m => m.Seq));
+        Assert.Equal(more, page.More);
+        Assert.True(page.Complete);
+    }
+
     [Fact]
     public async Task Fifty_parallel_reads_of_64_KiB_bodies_hold_about_their_budget_each()
     {
