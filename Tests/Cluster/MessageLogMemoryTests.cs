@@ -1,6 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Text;
+using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using MySqlConnector;
@@ -203,6 +207,62 @@ public sealed class MessageLogMemoryTests(DurableClusterFixture fixture, ITestOu
         await Assert.ThrowsAsync<DuplicateRequestException>(() => log.AppendAsync(gaveUp with { Seq = 2 }).AsTask());
         // Room again once the backlog drained.
         await log.AppendAsync(overCount[0]);
+    }
+
+    [Fact]
+    public async Task A_silo_whose_backlog_is_full_answers_503_with_Retry_After_and_never_stores_the_refused_send()
+    {
+        await using var cluster = await fixture.CreateClusterAsync();
+        var silo = await cluster.StartSiloAsync("small-backlog", new Dictionary<string, string?> { ["Switchboard__MessageLog__MaxBacklog"] = "1" });
+        using var api = new ApiClient(silo.BaseAddress);
+        var bob = SiloHostFixture.NewId("bob");
+        var senders = new[] { SiloHostFixture.NewId("alice"), SiloHostFixture.NewId("carol") };
+        var tokens = await Task.WhenAll(senders.Select(s => api.TokenAsync(s)));
+        // Warm: each sender's grain and conversation know their latest seq, so the sends below only append.
+        foreach (var token in tokens)
+        {
+            Assert.Equal(200, (await api.PostAsync("/api/messages", token, new { to = $"user:{bob}", body = 0 })).Status);
+        }
+
+        var pid = fixture.MariaDb.ProcessId.ToString(CultureInfo.InvariantCulture);
+        await ChildProcesses.RunAsync("kill", ["-STOP", pid]);
+        Task<HttpResponseMessage>[] sends;
+        HttpResponseMessage refused;
+        try
+        {
+            // One append fits the backlog and waits for the stopped database; the other is refused at once.
+            sends = tokens.Select((token, i) => Post(api, token, new { to = $"user:{bob}", body = 1, id = $"during-stall-{i}" })).ToArray();
+            // At once: well before the grain call's own timeout (10 s) would answer unavailable anyway.
+            refused = await await Task.WhenAny(sends).WaitAsync(TimeSpan.FromSeconds(5));
+        }
+        finally
+        {
+            await ChildProcesses.RunAsync("kill", ["-CONT", pid]);
+        }
+
+        var refusedIndex = Array.IndexOf(sends, sends.First(t => t.IsCompleted && t.Result == refused));
+        var problem = JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        Assert.Equal("unavailable", problem.GetProperty("code").GetString());
+        Assert.Equal(TimeSpan.FromSeconds(1), refused.Headers.RetryAfter?.Delta);
+        using var accepted = await sends[1 - refusedIndex];
+        Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
+        var stored = await cluster.QueryAsync("SELECT request_id FROM sb_messages WHERE request_id LIKE 'during-stall-%'");
+        Assert.Equal($"during-stall-{1 - refusedIndex}", stored.Trim());
+
+        // The retry with the same id is stored, once.
+        using var retried = await Post(api, tokens[refusedIndex], new { to = $"user:{bob}", body = 1, id = $"during-stall-{refusedIndex}" });
+        Assert.Equal(HttpStatusCode.OK, retried.StatusCode);
+        Assert.Equal(2, (await cluster.QueryAsync("SELECT request_id FROM sb_messages WHERE request_id LIKE 'during-stall-%'"))
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        refused.Dispose();
+    }
+
+    private static Task<HttpResponseMessage> Post(ApiClient api, string token, object body)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/api/messages") { Content = JsonContent.Create(body) };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return api.Http.SendAsync(request);
     }
 
     [Fact]
