@@ -60,10 +60,10 @@ internal static class MessageLogCalls
 
     /// <summary>
     /// Whether a failed append leaves its seq in doubt. A refused duplicate does not: the log refused the whole row
-    /// and the seq stays free; nor does an append refused by a full backlog (never queued). Any other failure may have landed or not, so a sequencer reads the latest seq back
+    /// and the seq stays free. Any other failure may have landed or not, so a sequencer reads the latest seq back
     /// before its next append.
     /// </summary>
-    public static bool LeavesSeqInDoubt(Exception exception) => exception is not (DuplicateRequestException or MessageLogFullException);
+    public static bool LeavesSeqInDoubt(Exception exception) => exception is not DuplicateRequestException;
 
     private static SwitchboardException Unavailable(Exception exception) => exception is MessageLogFullException
         ? SwitchboardException.Unavailable("The message log is overloaded; retry with the same id in a second.")
