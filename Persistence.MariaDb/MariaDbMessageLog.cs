@@ -100,7 +100,9 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
             return ValueTask.FromException(new MessageLogFullException("The message log's backlog is full."));
         }
 
-        if (Volatile.Read(ref _refusing) != 0)
+        // The episode ends once the backlog drained to half, not at the first slot that frees: under steady overload
+        // appends are taken and refused in turn, and each turn would log again.
+        if (Volatile.Read(ref _refusing) != 0 && Backlog <= _options.MaxBacklog / 2 && Interlocked.Read(ref _backlogBytes) <= _options.MaxBacklogBytes / 2)
         {
             Volatile.Write(ref _refusing, 0);
         }

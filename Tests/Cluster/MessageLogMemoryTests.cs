@@ -5,6 +5,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using MySqlConnector;
@@ -26,12 +27,12 @@ public sealed class MessageLogMemoryTests(DurableClusterFixture fixture, ITestOu
 {
     private static readonly DateTimeOffset Now = new(2026, 12, 6, 12, 0, 0, TimeSpan.Zero);
 
-    private async Task<(MariaDbMessageLog Log, DurableCluster Cluster)> CreateAsync(Action<MessageLogOptions>? configure = null)
+    private async Task<(MariaDbMessageLog Log, DurableCluster Cluster)> CreateAsync(Action<MessageLogOptions>? configure = null, ILogger<MariaDbMessageLog>? logger = null)
     {
         var cluster = await fixture.CreateClusterAsync();
         var options = new MessageLogOptions { ConnectionString = cluster.ConnectionString, MaxBatch = 64, Writers = 2 };
         configure?.Invoke(options);
-        return (new MariaDbMessageLog(Options.Create(options), NullLogger<MariaDbMessageLog>.Instance), cluster);
+        return (new MariaDbMessageLog(Options.Create(options), logger ?? NullLogger<MariaDbMessageLog>.Instance), cluster);
     }
 
     private static ConversationId NewGroup(string name) => ConversationId.ForGroup(new GroupId($"{name}-{Guid.NewGuid():N}"));
@@ -159,7 +160,9 @@ public sealed class MessageLogMemoryTests(DurableClusterFixture fixture, ITestOu
     [Fact]
     public async Task A_full_backlog_refuses_appends_at_once_and_a_refused_append_is_never_stored()
     {
-        var (log, cluster) = await CreateAsync(o => { o.Writers = 1; o.MaxBacklog = 5; o.MaxBacklogBytes = 100_000; });
+        var logs = new CapturedLogs();
+        using var loggers = LoggerFactory.Create(builder => builder.AddProvider(logs));
+        var (log, cluster) = await CreateAsync(o => { o.Writers = 1; o.MaxBacklog = 5; o.MaxBacklogBytes = 100_000; }, loggers.CreateLogger<MariaDbMessageLog>());
         await using var _log = log;
         await log.AppendAsync(Message(NewGroup("warm"), 1, $"warm-{Guid.NewGuid():N}"));
         var run = Guid.NewGuid().ToString("N");
@@ -187,6 +190,7 @@ public sealed class MessageLogMemoryTests(DurableClusterFixture fixture, ITestOu
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned);
             Assert.Equal(5, log.Backlog);
             Assert.Equal(4, log.Refused);
+            Assert.Single(logs.Lines, l => l.Contains("[4005]", StringComparison.Ordinal));
             Assert.All(appends, t => Assert.False(t.IsCompleted));
         }
         finally
