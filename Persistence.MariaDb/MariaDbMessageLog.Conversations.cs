@@ -1,4 +1,6 @@
+using System.Text;
 using MySqlConnector;
+using Switchboard.Conversations;
 using Switchboard.Identity;
 using Switchboard.Messaging;
 
@@ -32,5 +34,34 @@ public sealed partial class MariaDbMessageLog
         }
 
         return conversations;
+    }
+
+    // A statement takes at most 65,535 placeholders; a user in more groups than that still gets a list.
+    private const int GroupsPerStatement = 1000;
+
+    /// <summary>The latest seq of each of <paramref name="groups"/> that has a message, in chunks of IN lists.</summary>
+    private static async Task<Dictionary<ConversationId, long>> ReadGroupLatestAsync(MySqlConnection connection, IReadOnlyCollection<ConversationId> groups, CancellationToken cancellationToken)
+    {
+        var latest = new Dictionary<ConversationId, long>();
+        var sql = new StringBuilder();
+        foreach (var chunk in groups.Chunk(GroupsPerStatement))
+        {
+            sql.Clear().Append("SELECT conversation, MAX(seq) FROM sb_messages WHERE conversation IN (");
+            await using var command = new MySqlCommand { Connection = connection };
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                sql.Append(i == 0 ? "@g0" : $", @g{i}");
+                command.Parameters.AddWithValue($"@g{i}", chunk[i].Value);
+            }
+
+            command.CommandText = sql.Append(") GROUP BY conversation").ToString();
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                latest[ParseConversation(reader.GetString(0))] = reader.GetInt64(1);
+            }
+        }
+
+        return latest;
     }
 }

@@ -23,9 +23,14 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
     private readonly ILogger<MariaDbMessageLog> _logger;
     private readonly string _connectionString;
     // A writer waiting for work is resumed on the appending thread (it only starts the commit: every await below
-    // leaves that thread's scheduler), which saves waking another thread for each commit.
+    // leaves that thread's scheduler), which saves waking another thread for each commit. Unbounded as a channel:
+    // the backlog counters below bound it, in bytes as well as in appends, and refuse rather than wait.
     private readonly Channel<PendingAppend> _queue = Channel.CreateUnbounded<PendingAppend>(
         new UnboundedChannelOptions { SingleReader = false, AllowSynchronousContinuations = true });
+    private long _backlog;
+    private long _backlogBytes;
+    private long _refused;
+    private int _refusing;
     private readonly Task[] _writers;
     private readonly RowSql?[] _rows;
     private readonly Histogram<double>? _commitDuration;
@@ -66,17 +71,87 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
     /// <summary>Messages committed so far.</summary>
     public long Committed => Interlocked.Read(ref _committed);
 
+    /// <summary>Appends waiting for their commit (queued or in a commit).</summary>
+    public long Backlog => Interlocked.Read(ref _backlog);
+
+    /// <summary>Appends refused so far because the backlog was full.</summary>
+    public long Refused => Interlocked.Read(ref _refused);
+
+    /// <summary>
+    /// Queues <paramref name="message"/> for the next group commit and completes when it committed. Refuses it at once,
+    /// with <see cref="MessageLogFullException"/>, when <see cref="MessageLogOptions.MaxBacklog"/> appends or
+    /// <see cref="MessageLogOptions.MaxBacklogBytes"/> of bodies already wait: a refused append is never queued, so never
+    /// stored. A caller that stops waiting (<paramref name="cancellationToken"/>) does not withdraw its append: it may
+    /// still commit, and the retry with the same request id is refused by the unique (sender, request_id) and answered
+    /// with the stored receipt.
+    /// </summary>
     public ValueTask AppendAsync(StoredMessage message, CancellationToken cancellationToken = default)
     {
         var pending = new PendingAppend(message);
+        if (!TryReserve(pending))
+        {
+            Interlocked.Increment(ref _refused);
+            // Once per episode: an overloaded silo refusing thousands of appends a second must not flood its log too.
+            if (Interlocked.Exchange(ref _refusing, 1) == 0)
+            {
+                LogBacklogFull(_logger, _options.MaxBacklog, _options.MaxBacklogBytes);
+            }
+
+            return ValueTask.FromException(new MessageLogFullException("The message log's backlog is full."));
+        }
+
+        // The episode ends once the backlog drained to half, not at the first slot that frees: under steady overload
+        // appends are taken and refused in turn, and each turn would log again.
+        if (Volatile.Read(ref _refusing) != 0 && Backlog <= _options.MaxBacklog / 2 && Interlocked.Read(ref _backlogBytes) <= _options.MaxBacklogBytes / 2)
+        {
+            Volatile.Write(ref _refusing, 0);
+        }
+
         if (!_queue.Writer.TryWrite(pending))
         {
+            Release(pending);
             return ValueTask.FromException(new InvalidOperationException("The message log is shutting down."));
         }
 
         // No async frame of its own: the caller awaits the commit's completion directly.
         var committed = pending.Completion.Task;
         return new ValueTask(cancellationToken.CanBeCanceled ? committed.WaitAsync(cancellationToken) : committed);
+    }
+
+    private bool TryReserve(PendingAppend pending)
+    {
+        if (Interlocked.Increment(ref _backlog) > _options.MaxBacklog)
+        {
+            Interlocked.Decrement(ref _backlog);
+            return false;
+        }
+
+        if (Interlocked.Add(ref _backlogBytes, pending.Message.Body.Length) > _options.MaxBacklogBytes)
+        {
+            Release(pending);
+            return false;
+        }
+
+        return true;
+    }
+
+    private void Release(PendingAppend pending)
+    {
+        Interlocked.Decrement(ref _backlog);
+        Interlocked.Add(ref _backlogBytes, -pending.Message.Body.Length);
+    }
+
+    // Every queued append ends here once, committed or failed: its body leaves the backlog with it.
+    private void Succeed(PendingAppend pending)
+    {
+        Release(pending);
+        pending.Completion.TrySetResult();
+    }
+
+    private void Fail(PendingAppend pending, Exception exception)
+    {
+        Release(pending);
+        pending.Completion.TrySetException(exception);
     }
 
     public async ValueTask<long> GetLatestSeqAsync(ConversationId conversation, CancellationToken cancellationToken = default)
@@ -88,28 +163,47 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
         return result is null or DBNull ? 0 : Convert.ToInt64(result, System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    public async ValueTask<HistoryPage> ReadAsync(ConversationId conversation, long after, int limit, CancellationToken cancellationToken = default)
+    public async ValueTask<HistoryPage> ReadAsync(ConversationId conversation, long after, int limit, long maxBytes, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = new MySqlCommand(
             "SELECT seq, sender, recipient, request_id, body, created_at FROM sb_messages " +
             "WHERE conversation = @c AND seq > @after ORDER BY seq LIMIT @limit", connection);
         command.Parameters.AddWithValue("@c", conversation.Value);
-        command.Parameters.AddWithValue("@after", after);
-        command.Parameters.AddWithValue("@limit", limit + 1);
+        var from = command.Parameters.AddWithValue("@after", after);
+        var take = command.Parameters.AddWithValue("@limit", 0);
         var messages = new List<StoredMessage>(Math.Min(limit, 128));
         var more = false;
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        long bytes = 0;
+        // Rows stream off the socket one at a time and each body is sized before it is copied, so the page never holds
+        // more than maxBytes of bodies (plus its first row). The rows are asked for in doubling chunks: a reader stopped
+        // by the bytes discards what the server already sent, at most one chunk, not the rest of the row limit.
+        for (var chunk = FirstReadChunk; ; chunk *= 2)
         {
-            while (await reader.ReadAsync(cancellationToken))
+            var asked = Math.Min(limit - messages.Count + 1, chunk);
+            from.Value = messages.Count > 0 ? messages[^1].Seq : after;
+            take.Value = asked;
+            var rows = 0;
+            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
             {
-                if (messages.Count == limit)
+                while (await reader.ReadAsync(cancellationToken))
                 {
-                    more = true;
-                    break;
-                }
+                    rows++;
+                    var size = reader.GetBytes(4, 0, null, 0, 0);
+                    if (messages.Count == limit || (messages.Count > 0 && bytes + size > maxBytes))
+                    {
+                        more = true;
+                        break;
+                    }
 
-                messages.Add(ReadMessage(conversation, reader));
+                    bytes += size;
+                    messages.Add(ReadMessage(conversation, reader));
+                }
+            }
+
+            if (more || rows < asked)
+            {
+                break;
             }
         }
 
@@ -118,6 +212,9 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
         var complete = messages.Count == 0 || messages[0].Seq == after + 1;
         return new HistoryPage(messages, complete, more);
     }
+
+    // Enough rows for a page of small bodies in a few round trips; 32 of the largest bodies are 2 MiB.
+    private const int FirstReadChunk = 32;
 
     public async ValueTask<SendReceipt?> FindRequestAsync(UserId sender, string requestId, CancellationToken cancellationToken = default)
     {
@@ -136,26 +233,7 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
 
         if (groups.Count > 0)
         {
-            var latest = new Dictionary<ConversationId, long>();
-            var sql = new StringBuilder("SELECT conversation, MAX(seq) FROM sb_messages WHERE conversation IN (");
-            await using var command = new MySqlCommand { Connection = connection };
-            var index = 0;
-            foreach (var group in groups)
-            {
-                sql.Append(index == 0 ? "@g0" : $", @g{index}");
-                command.Parameters.AddWithValue($"@g{index}", group.Value);
-                index++;
-            }
-
-            command.CommandText = sql.Append(") GROUP BY conversation").ToString();
-            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
-            {
-                while (await reader.ReadAsync(cancellationToken))
-                {
-                    latest[ParseConversation(reader.GetString(0))] = reader.GetInt64(1);
-                }
-            }
-
+            var latest = await ReadGroupLatestAsync(connection, groups, cancellationToken);
             result.AddRange(groups.Select(g => new ConversationSummary(g, latest.GetValueOrDefault(g))));
         }
 
@@ -307,7 +385,7 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
                 await CommitAsync(batch, sql, session).ConfigureAwait(false);
                 foreach (var pending in batch)
                 {
-                    pending.Completion.TrySetResult();
+                    Succeed(pending);
                 }
             }
             catch (Exception exception) when (batch.Count > 1)
@@ -320,11 +398,11 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
                     try
                     {
                         await CommitAsync([pending], sql, session).ConfigureAwait(false);
-                        pending.Completion.TrySetResult();
+                        Succeed(pending);
                     }
                     catch (Exception single)
                     {
-                        pending.Completion.TrySetException(Classify(single, pending.Message));
+                        Fail(pending, Classify(single, pending.Message));
                     }
                 }
             }
@@ -336,7 +414,7 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
                     LogAppendFailed(_logger, exception);
                 }
 
-                batch[0].Completion.TrySetException(classified);
+                Fail(batch[0], classified);
             }
         }
     }
@@ -510,6 +588,9 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
 
     [LoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "Rolling back a failed commit failed; the pooled connections are discarded")]
     private static partial void LogRollbackFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 4005, Level = LogLevel.Warning, Message = "The backlog of appends waiting for commits is full ({MaxBacklog} appends or {MaxBacklogBytes} bytes): appends are refused with unavailable until it drains")]
+    private static partial void LogBacklogFull(ILogger logger, int maxBacklog, long maxBacklogBytes);
 
     [LoggerMessage(EventId = 4004, Level = LogLevel.Warning, Message = "A log writer could not reach the database at start; batches are capped at 4 MiB of SQL until it learns max_allowed_packet")]
     private static partial void LogPacketLimitUnknown(ILogger logger, Exception exception);

@@ -26,6 +26,17 @@ public sealed class MessageLogOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:00:00.050")]
     public TimeSpan CommitDelay { get; set; } = TimeSpan.Zero;
 
+    /// <summary>
+    /// Most appends waiting for their commit (queued or in a commit) on this silo. Default 10,000. Past it an append
+    /// is refused at once (<c>unavailable</c>) and never stored, so a stalled database cannot fill the silo's memory.
+    /// </summary>
+    [Range(1, 10_000_000)]
+    public int MaxBacklog { get; set; } = 10_000;
+
+    /// <summary>Most bytes of message bodies waiting for their commit on this silo, beside <see cref="MaxBacklog"/>. Default 64 MiB.</summary>
+    [Range(64 * 1024, 16L * 1024 * 1024 * 1024)]
+    public long MaxBacklogBytes { get; set; } = 64 * 1024 * 1024;
+
     /// <summary>How long messages are kept (the latest of each conversation is always kept). Default 30 days.</summary>
     [Range(typeof(TimeSpan), "1.00:00:00", "3650.00:00:00")]
     public TimeSpan Retention { get; set; } = TimeSpan.FromDays(30);

@@ -20,8 +20,13 @@ public interface IMessageLog
     /// <summary>The latest seq of a conversation, 0 when it has none.</summary>
     ValueTask<long> GetLatestSeqAsync(ConversationId conversation, CancellationToken cancellationToken = default);
 
-    /// <summary>Messages with seq greater than <paramref name="after"/>, oldest first, at most <paramref name="limit"/>.</summary>
-    ValueTask<HistoryPage> ReadAsync(ConversationId conversation, long after, int limit, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Messages with seq greater than <paramref name="after"/>, oldest first, at most <paramref name="limit"/>, and
+    /// bodies of at most <paramref name="maxBytes"/> in all: the page stops before the message that would exceed it
+    /// (with <see cref="HistoryPage.More"/> set), except that its first message always comes, so a reader that
+    /// continues from the last seq it got always advances.
+    /// </summary>
+    ValueTask<HistoryPage> ReadAsync(ConversationId conversation, long after, int limit, long maxBytes, CancellationToken cancellationToken = default);
 
     /// <summary>Where a sender's request id was stored, if it was.</summary>
     ValueTask<SendReceipt?> FindRequestAsync(UserId sender, string requestId, CancellationToken cancellationToken = default);

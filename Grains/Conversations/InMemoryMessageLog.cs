@@ -50,9 +50,9 @@ public sealed class InMemoryMessageLog : IMessageLog, ILogEpoch
     public ValueTask<long> GetLatestSeqAsync(ConversationId conversation, CancellationToken cancellationToken = default) =>
         ValueTask.FromResult(_conversations.TryGetValue(conversation, out var log) ? log.LatestSeq : 0);
 
-    public ValueTask<HistoryPage> ReadAsync(ConversationId conversation, long after, int limit, CancellationToken cancellationToken = default) =>
+    public ValueTask<HistoryPage> ReadAsync(ConversationId conversation, long after, int limit, long maxBytes, CancellationToken cancellationToken = default) =>
         ValueTask.FromResult(_conversations.TryGetValue(conversation, out var log)
-            ? log.Read(after, limit)
+            ? log.Read(after, limit, maxBytes)
             : new HistoryPage([], Complete: true, More: false));
 
     public ValueTask<SendReceipt?> FindRequestAsync(UserId sender, string requestId, CancellationToken cancellationToken = default) =>
@@ -122,12 +122,21 @@ public sealed class InMemoryMessageLog : IMessageLog, ILogEpoch
             }
         }
 
-        public HistoryPage Read(long after, int limit)
+        public HistoryPage Read(long after, int limit, long maxBytes)
         {
             lock (_lock)
             {
                 var start = (int)Math.Clamp(after, 0, _messages.Count);
-                var count = Math.Min(limit, _messages.Count - start);
+                var most = Math.Min(limit, _messages.Count - start);
+                var count = 0;
+                long bytes = 0;
+                // The same rule as the MariaDB log: the first message always, then as many as fit the bytes.
+                while (count < most && (count == 0 || bytes + _messages[start + count].Body.Length <= maxBytes))
+                {
+                    bytes += _messages[start + count].Body.Length;
+                    count++;
+                }
+
                 var page = _messages.GetRange(start, count);
                 return new HistoryPage(page, Complete: true, More: start + count < _messages.Count);
             }

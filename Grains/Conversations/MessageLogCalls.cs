@@ -65,6 +65,7 @@ internal static class MessageLogCalls
     /// </summary>
     public static bool LeavesSeqInDoubt(Exception exception) => exception is not DuplicateRequestException;
 
-    private static SwitchboardException Unavailable(Exception exception) =>
-        SwitchboardException.Unavailable("The message log is unavailable; retry with the same id.", new Exception(exception.Message));
+    private static SwitchboardException Unavailable(Exception exception) => exception is MessageLogFullException
+        ? SwitchboardException.Unavailable("The message log is overloaded; retry with the same id in a second.")
+        : SwitchboardException.Unavailable("The message log is unavailable; retry with the same id.", new Exception(exception.Message));
 }

@@ -81,9 +81,14 @@ public static class MessagingApi
 
     public sealed record SendReply(string Conversation, long Seq, string Id);
 
-    /// <summary>Writes stored messages exactly as the socket's <c>message</c> frames, bodies as their raw JSON.</summary>
+    /// <summary>
+    /// Writes stored messages exactly as the socket's <c>message</c> frames, bodies as their raw JSON, flushing as it
+    /// goes: the response never holds a second copy of the whole page.
+    /// </summary>
     private sealed class MessageArrayResult(IReadOnlyList<StoredMessage> messages) : IResult
     {
+        private const int FlushAt = 32 * 1024;
+
         public async Task ExecuteAsync(HttpContext httpContext)
         {
             httpContext.Response.ContentType = "application/json; charset=utf-8";
@@ -92,6 +97,10 @@ public static class MessagingApi
             foreach (var message in messages)
             {
                 MessageFrame.Write(writer, message);
+                if (writer.BytesPending >= FlushAt)
+                {
+                    await writer.FlushAsync(httpContext.RequestAborted);
+                }
             }
 
             writer.WriteEndArray();

@@ -23,9 +23,9 @@ public sealed partial class ProblemDetailsFilter(ILogger<ProblemDetailsFilter> l
             }
 
             var problem = Problems.From(exception);
-            if (problem.StatusCode == StatusCodes.Status429TooManyRequests)
+            if (problem.StatusCode is StatusCodes.Status429TooManyRequests or StatusCodes.Status503ServiceUnavailable)
             {
-                // Every budget refills at least one message a second.
+                // Every budget refills at least one message a second; a full log backlog or a lost node clears in seconds.
                 context.HttpContext.Response.Headers.RetryAfter = "1";
             }
 

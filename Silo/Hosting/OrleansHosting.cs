@@ -37,6 +37,7 @@ public static class OrleansHosting
         services.AddOptions<SiloInternalTlsOptions>().BindConfiguration(SiloInternalTlsOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSwitchboardGrains();
         services.AddSwitchboardConnections();
+        services.AddOptions<HistoryOptions>().BindConfiguration(HistoryOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<ConversationReader>();
 
         var silo = builder.Configuration.GetSection(SiloHostOptions.SectionName).Get<SiloHostOptions>() ?? new SiloHostOptions();

@@ -158,19 +158,31 @@ public sealed class SocketRequestHandler(
         var recovered = true;
         var more = false;
         var cap = options.Value.ResumeCap;
-        foreach (var (conversation, after) in wanted)
+        foreach (var (conversation, from) in wanted)
         {
-            var page = await reader.ReadAsync(conversation, after, cap, CancellationToken.None);
-            foreach (var message in page.Messages)
+            // Several reads of at most the history byte budget each, until the cap or the end: a resume never holds
+            // more than one read's bodies at once, and more/recovered are as if it had read the cap in one.
+            var after = from;
+            var left = cap;
+            HistoryPage page;
+            do
             {
-                if (!await session.SendReplayAsync(MessageFrame.Serialize(message)))
+                page = await reader.ReadAsync(conversation, after, left, CancellationToken.None);
+                foreach (var message in page.Messages)
                 {
-                    // Closing: nobody is left to ack.
-                    return;
+                    if (!await session.SendReplayAsync(MessageFrame.Serialize(message)))
+                    {
+                        // Closing: nobody is left to ack.
+                        return;
+                    }
                 }
-            }
 
-            recovered &= page.Complete;
+                recovered &= page.Complete;
+                left -= page.Messages.Count;
+                after = page.Messages.Count > 0 ? page.Messages[^1].Seq : after;
+            }
+            while (page.More && left > 0 && page.Messages.Count > 0);
+
             more |= page.More;
         }
 

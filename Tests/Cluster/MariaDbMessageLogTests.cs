@@ -115,7 +115,7 @@ public sealed class MariaDbMessageLogTests(DurableClusterFixture fixture)
             Assert.Equal(20, await log.GetLatestSeqAsync(conversation));
         }
 
-        var page = await log.ReadAsync(conversations[0], after: 5, limit: 10);
+        var page = await log.ReadAsync(conversations[0], after: 5, limit: 10, maxBytes: long.MaxValue);
         Assert.Equal(Enumerable.Range(6, 10).Select(i => (long)i), page.Messages.Select(m => m.Seq));
         Assert.True(page.More);
         Assert.True(page.Complete);
@@ -230,7 +230,7 @@ public sealed class MariaDbMessageLogTests(DurableClusterFixture fixture)
         Assert.Equal(new SendReceipt(group, 1), await log.FindRequestAsync(new UserId("alice"), "x"));
         Assert.Equal(new SendReceipt(group, 2), await log.FindRequestAsync(new UserId("alice"), "x "));
         Assert.Equal(new SendReceipt(group, 3), await log.FindRequestAsync(new UserId("alice"), "x  "));
-        Assert.Equal(["x", "x ", "x  "], (await log.ReadAsync(group, after: 0, limit: 10)).Messages.Select(m => m.RequestId));
+        Assert.Equal(["x", "x ", "x  "], (await log.ReadAsync(group, after: 0, limit: 10, maxBytes: long.MaxValue)).Messages.Select(m => m.RequestId));
         await Assert.ThrowsAsync<DuplicateRequestException>(() => log.AppendAsync(Message(group, 4, "alice", "x ")).AsTask());
     }
 
@@ -253,10 +253,10 @@ public sealed class MariaDbMessageLogTests(DurableClusterFixture fixture)
 
         Assert.Equal(new SweepResult(SweepOutcome.Swept, Deleted: 4, Expired: 5, Total: 5), swept);
         Assert.Equal(5, await log.GetLatestSeqAsync(conversation));
-        var fromStart = await log.ReadAsync(conversation, after: 0, limit: 100);
+        var fromStart = await log.ReadAsync(conversation, after: 0, limit: 100, maxBytes: long.MaxValue);
         Assert.False(fromStart.Complete);
         Assert.Equal([5L], fromStart.Messages.Select(m => m.Seq));
-        Assert.True((await log.ReadAsync(conversation, after: 4, limit: 100)).Complete);
+        Assert.True((await log.ReadAsync(conversation, after: 4, limit: 100, maxBytes: long.MaxValue)).Complete);
 
         // Numbering continues after the sweep: nothing can reuse a seq.
         await log.AppendAsync(Message(conversation, 6, "bob", "new-6"));

@@ -105,7 +105,7 @@ public sealed class CrossSiloRoutingTests(ClusterFixture fixture)
         var seqs = receipts.Select(r => r.Seq).OrderBy(s => s).ToList();
         Assert.Equal(Enumerable.Range(1, 200).Select(i => (long)i), seqs);
 
-        var page = await ClusterFixture.Log.ReadAsync(ConversationId.ForGroup(group), 0, 1000);
+        var page = await ClusterFixture.Log.ReadAsync(ConversationId.ForGroup(group), 0, 1000, long.MaxValue);
         Assert.Equal(Enumerable.Range(1, 200).Select(i => (long)i), page.Messages.Select(m => m.Seq));
         await Wait.UntilAsync(() => listener.Messages($"group:{group}").Count == 200, "the owner receives all 200");
     }
@@ -123,7 +123,7 @@ public sealed class CrossSiloRoutingTests(ClusterFixture fixture)
 
         Assert.All(receipts, r => Assert.Equal(receipts[0], r));
         Assert.Equal(receipts[0], retried);
-        var page = await ClusterFixture.Log.ReadAsync(receipts[0].Conversation, 0, 100);
+        var page = await ClusterFixture.Log.ReadAsync(receipts[0].Conversation, 0, 100, long.MaxValue);
         Assert.Single(page.Messages);
         await b.WaitForMessageAsync(receipts[0].Conversation.Value, 1);
         var marker = await SendAsync(alice, $"user:{bob}", "marker");

@@ -189,8 +189,8 @@ public sealed class DirectConversationsStateTests
             return _inner.GetLatestSeqAsync(conversation, cancellationToken);
         }
 
-        public ValueTask<HistoryPage> ReadAsync(ConversationId conversation, long after, int limit, CancellationToken cancellationToken = default) =>
-            _inner.ReadAsync(conversation, after, limit, cancellationToken);
+        public ValueTask<HistoryPage> ReadAsync(ConversationId conversation, long after, int limit, long maxBytes, CancellationToken cancellationToken = default) =>
+            _inner.ReadAsync(conversation, after, limit, maxBytes, cancellationToken);
 
         public ValueTask<SendReceipt?> FindRequestAsync(UserId sender, string requestId, CancellationToken cancellationToken = default) =>
             _inner.FindRequestAsync(sender, requestId, cancellationToken);

@@ -2,7 +2,8 @@ namespace Switchboard.Tests.Infrastructure;
 
 /// <summary>
 /// A host with small socket limits: 2 connections per user, one allowed Origin, resume capped at 5, an
-/// outbound queue of 16 frames, 2 send ids remembered per user, and dev tokens off (tests mint their tokens).
+/// outbound queue of 16 frames, 2 send ids remembered per user, reads of at most 64 KiB of bodies, and dev tokens
+/// off (tests mint their tokens).
 /// </summary>
 public sealed class RestrictedHostFixture() : HostFixture(new Dictionary<string, string?>
 {
@@ -12,6 +13,7 @@ public sealed class RestrictedHostFixture() : HostFixture(new Dictionary<string,
     ["Switchboard:WebSockets:ResumeCap"] = "5",
     ["Switchboard:WebSockets:OutboundQueueCapacity"] = "16",
     ["Switchboard:Routing:DedupeCapacity"] = "2",
+    ["Switchboard:History:PageMaxBytes"] = "65536",
 })
 {
     public const string AllowedOrigin = "https://ok.example";

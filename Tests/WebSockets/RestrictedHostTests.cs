@@ -148,6 +148,70 @@ public sealed class RestrictedHostTests(RestrictedHostFixture host)
     }
 
     [Fact]
+    public async Task A_history_page_stops_at_the_byte_budget_and_paging_on_from_its_last_seq_gets_every_message()
+    {
+        var (alice, bob, aliceToken) = await LargeMessagesAsync(7);
+        var path = $"/api/conversations/{Protocol.Dm(alice, bob)}/messages";
+
+        // 30,002-byte bodies and a 64 KiB budget: two a page, although the limit allows all seven.
+        var first = await host.Api.GetAsync($"{path}?limit=1000", aliceToken);
+        var seqs = new List<long>();
+        var pages = 0;
+        for (var after = 0L; ; pages++)
+        {
+            var page = Protocol.Seqs((await host.Api.GetAsync($"{path}?after={after}&limit=1000", aliceToken)).Body.EnumerateArray()).ToList();
+            if (page.Count == 0)
+            {
+                break;
+            }
+
+            seqs.AddRange(page);
+            after = page[^1];
+        }
+
+        Assert.Equal(200, first.Status);
+        Assert.Equal([1L, 2L], Protocol.Seqs(first.Body.EnumerateArray()));
+        Assert.Equal([1L, 2L, 3L, 4L, 5L, 6L, 7L], seqs);
+        Assert.Equal(4, pages);
+    }
+
+    [Fact]
+    public async Task A_resume_of_large_messages_reads_several_pages_yet_keeps_its_cap_and_more()
+    {
+        var (alice, bob, _) = await LargeMessagesAsync(7);
+        var dm = Protocol.Dm(alice, bob);
+        await using var b = await host.ConnectAsync(bob);
+
+        // Two bodies fit one read: the cap of 5 takes three reads, and more is still about the cap.
+        var first = await b.RequestAsync(Resume("r-1", dm, 0));
+        Assert.Equal([1L, 2L, 3L, 4L, 5L], Protocol.Seqs(b.Messages(dm)));
+        var second = await b.RequestAsync(Resume("r-2", dm, 5));
+        await using var c = await host.ConnectAsync(bob);
+        var exactlyTheCap = await c.RequestAsync(Resume("r-3", dm, 2));
+
+        Assert.True(first.GetProperty("more").GetBoolean());
+        Assert.True(first.GetProperty("recovered").GetBoolean());
+        Assert.False(second.GetProperty("more").GetBoolean());
+        Assert.Equal([1L, 2L, 3L, 4L, 5L, 6L, 7L], Protocol.Seqs(b.Messages(dm)));
+        Assert.False(exactlyTheCap.GetProperty("more").GetBoolean());
+        Assert.Equal([3L, 4L, 5L, 6L, 7L], Protocol.Seqs(c.Messages(dm)));
+    }
+
+    private async Task<(string Alice, string Bob, string AliceToken)> LargeMessagesAsync(int count)
+    {
+        var alice = SiloHostFixture.NewId("alice");
+        var bob = SiloHostFixture.NewId("bob");
+        var aliceToken = TestTokens.Mint(alice);
+        var body = new string('x', 30_000);
+        for (var i = 1; i <= count; i++)
+        {
+            Assert.Equal(200, (await host.Api.PostAsync("/api/messages", aliceToken, new { to = $"user:{bob}", body })).Status);
+        }
+
+        return (alice, bob, aliceToken);
+    }
+
+    [Fact]
     public async Task A_resume_that_replays_more_frames_than_the_outbound_queue_holds_reaches_a_reading_client()
     {
         // 4 conversations x 5 messages (the cap) = 20 frames plus the ack, more than the queue of 16: a client
