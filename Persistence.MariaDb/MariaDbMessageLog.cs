@@ -47,6 +47,8 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
             var meter = meterFactory.Create(MeterName);
             _commitDuration = meter.CreateHistogram<double>("switchboard.log.commit.duration", "ms", "Time from a commit's start to the server's answer (what every ack in it waited for last)");
             _commitSize = meter.CreateHistogram<int>("switchboard.log.commit.messages", "{message}", "Messages per commit (group commit)");
+            meter.CreateObservableGauge("switchboard.log.backlog", () => Backlog, "{message}", "Appends queued or in a commit (refused past MaxBacklog)");
+            meter.CreateObservableCounter("switchboard.log.refused", () => Refused, "{message}", "Appends refused because the backlog was full");
         }
 
         _connectionString = ConnectionStringFor(_options.ConnectionString);

@@ -155,6 +155,8 @@ public sealed class MariaDbMessageLogTests(DurableClusterFixture fixture)
                 durations.Enqueue(value);
             }
         });
+        var observed = new ConcurrentDictionary<string, long>();
+        listener.SetMeasurementEventCallback<long>((instrument, value, _, _) => observed[instrument.Name] = value);
         listener.Start();
 
         var options = Options.Create(new MessageLogOptions { ConnectionString = cluster.ConnectionString, MaxBatch = 64, Writers = 1, Retention = TimeSpan.FromDays(1) });
@@ -168,6 +170,11 @@ public sealed class MariaDbMessageLogTests(DurableClusterFixture fixture)
         Assert.Equal(2, durations.Count);
         Assert.All(durations, d => Assert.InRange(d, 0, 60_000));
         Assert.Equal(2, log.Commits);
+
+        // Every append answered: nothing waits in the backlog, and nothing was refused.
+        listener.RecordObservableInstruments();
+        Assert.Equal(0, observed["switchboard.log.backlog"]);
+        Assert.Equal(0, observed["switchboard.log.refused"]);
     }
 
     [Fact]
