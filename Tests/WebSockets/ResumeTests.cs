@@ -57,8 +57,18 @@ public sealed class ResumeTests(SiloHostFixture host)
 
         Assert.Equal("ack", ack.Type());
         Assert.True(ack.GetProperty("recovered").GetBoolean());
-        Assert.Equal([1L, 2L, 3L], Arrived(b, Protocol.Dm(alice, bob)));
-        Assert.Equal([2L, 3L, 4L], Arrived(b, Protocol.Dm(carol, bob)));
+        AssertReplayed([1L, 2L, 3L], Arrived(b, Protocol.Dm(alice, bob)));
+        AssertReplayed([2L, 3L, 4L], Arrived(b, Protocol.Dm(carol, bob)));
+    }
+
+    /// <summary>
+    /// The replay, in order, ends what arrived; a live frame of a message acked just before the socket registered may
+    /// come first (docs/protocol.md: live delivery may interleave with a replay, clients drop what they hold).
+    /// </summary>
+    private static void AssertReplayed(long[] expected, long[] arrived)
+    {
+        Assert.Equal(expected, arrived.TakeLast(expected.Length));
+        Assert.All(arrived, seq => Assert.Contains(seq, expected));
     }
 
     [Fact]
