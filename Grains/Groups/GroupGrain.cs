@@ -1,7 +1,9 @@
 using System.Collections.Immutable;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Placement;
+using Orleans.Storage;
 using Switchboard.Connections;
 using Switchboard.Conversations;
 using Switchboard.Grains.Connections;
@@ -36,29 +38,37 @@ internal sealed partial class GroupGrain(
     private readonly SemaphoreSlim _stateWrite = new(1, 1);
     private ConversationSequencer? _sequencer;
     private TokenBucket? _posts;
+    private GroupMembership _members = null!;
 
     private GroupId Id => new(this.GetPrimaryKeyString());
 
     private ConversationSequencer Sequencer => _sequencer ??= new ConversationSequencer(ConversationId.ForGroup(Id), log, time);
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         // Survivors of a crash keep their subscriptions; the dead are dropped (and rejoin by re-announcing).
         _subscribers.Restore(state.State.Subscribers);
 
+        _members = new GroupMembership(
+            state,
+            ServiceProvider.GetRequiredKeyedService<IGrainStorage>(StorageNames.Grains),
+            this.GetGrainId(),
+            WriteStateUnlockedAsync,
+            DeactivateOnIdle,
+            logger);
+        await _members.LoadAsync();
+
         // A membership change whose user grain was not told before the last activation ended: tell it now.
-        if (state.State.Unnotified.Count > 0)
+        if (_members.AnyUnnotified)
         {
             ScheduleRetry(TimeSpan.Zero);
         }
-
-        return Task.CompletedTask;
     }
 
     public Task<GroupInfo> GetAsync()
     {
         EnsureExists();
-        var members = state.State.Members
+        var members = _members.All
             .OrderBy(m => m.Key, StringComparer.Ordinal)
             .Select(m => new GroupMember(new UserId(m.Key), m.Value))
             .ToImmutableArray();
@@ -75,11 +85,12 @@ internal sealed partial class GroupGrain(
             }
 
             await EnsureRoomForUserAsync(caller.User);
-            state.State.Exists = true;
-            state.State.Policy = policy;
-            state.State.Members[caller.User.Value] = GroupRole.Owner;
-            state.State.Unnotified.Add(caller.User.Value);
-            await WriteStateAsync();
+            await UnderStateLockAsync(() =>
+            {
+                state.State.Exists = true;
+                state.State.Policy = policy;
+                return _members.ChangeAsync(caller.User.Value, GroupRole.Owner);
+            });
             await NotifyUserAsync(caller.User);
             return true;
         }
@@ -98,9 +109,8 @@ internal sealed partial class GroupGrain(
     {
         EnsureExists();
         EnsureManager(caller);
-        var members = state.State.Members;
-        var existed = members.TryGetValue(user.Value, out var current);
-        if (existed && current == GroupRole.Owner && role != GroupRole.Owner && OwnerCount() == 1)
+        var existed = _members.TryGetRole(user.Value, out var current);
+        if (existed && current == GroupRole.Owner && role != GroupRole.Owner && _members.OwnerCount() == 1)
         {
             throw SwitchboardException.Forbidden("The last owner cannot be demoted.");
         }
@@ -112,9 +122,7 @@ internal sealed partial class GroupGrain(
 
         if (!existed || current != role)
         {
-            members[user.Value] = role;
-            state.State.Unnotified.Add(user.Value);
-            await WriteStateAsync();
+            await UnderStateLockAsync(() => _members.ChangeAsync(user.Value, role));
         }
 
         // Also when nothing changed here: a retry after a failure must reach the user grain the first call missed.
@@ -140,15 +148,10 @@ internal sealed partial class GroupGrain(
             throw SwitchboardException.Forbidden($"Group {Id} admits members only through its owners.");
         }
 
-        if (!state.State.Members.ContainsKey(caller.User.Value))
+        if (!_members.Contains(caller.User.Value))
         {
             await EnsureRoomForMemberAsync(caller.User);
-        }
-
-        if (state.State.Members.TryAdd(caller.User.Value, GroupRole.Member))
-        {
-            state.State.Unnotified.Add(caller.User.Value);
-            await WriteStateAsync();
+            await UnderStateLockAsync(() => _members.ChangeAsync(caller.User.Value, GroupRole.Member));
         }
 
         // Idempotent, and repairs a user grain that missed the first notification.
@@ -165,7 +168,7 @@ internal sealed partial class GroupGrain(
     {
         EnsureExists();
         var sender = command.Sender;
-        var isMember = state.State.Members.TryGetValue(sender.User.Value, out var role);
+        var isMember = _members.TryGetRole(sender.User.Value, out var role);
         var allowed = state.State.Policy switch
         {
             GroupPolicy.Open => true,
@@ -196,7 +199,7 @@ internal sealed partial class GroupGrain(
     public Task AuthorizeReadAsync(Caller caller)
     {
         EnsureExists();
-        if (!GroupReaders.MayRead(state.State.Policy, state.State.Members.ContainsKey(caller.User.Value)))
+        if (!GroupReaders.MayRead(state.State.Policy, _members.Contains(caller.User.Value)))
         {
             throw SwitchboardException.Forbidden($"Only members read {Id}.");
         }
@@ -260,17 +263,14 @@ internal sealed partial class GroupGrain(
 
     private async Task RemoveAsync(UserId user)
     {
-        var members = state.State.Members;
-        if (members.TryGetValue(user.Value, out var role))
+        if (_members.TryGetRole(user.Value, out var role))
         {
-            if (role == GroupRole.Owner && OwnerCount() == 1)
+            if (role == GroupRole.Owner && _members.OwnerCount() == 1)
             {
                 throw SwitchboardException.Forbidden("The last owner cannot leave or be removed.");
             }
 
-            members.Remove(user.Value);
-            state.State.Unnotified.Add(user.Value);
-            await WriteStateAsync();
+            await UnderStateLockAsync(() => _members.ChangeAsync(user.Value, null));
         }
 
         // Also when the user was not a member: a retry after a failure must reach the user grain the first call missed.
@@ -285,12 +285,12 @@ internal sealed partial class GroupGrain(
     {
         try
         {
-            await GrainFactory.GetUserGrain(user).SetMembershipAsync(Id, state.State.Members.ContainsKey(user.Value));
-            state.State.Unnotified.Remove(user.Value);
+            await GrainFactory.GetUserGrain(user).SetMembershipAsync(Id, _members.Contains(user.Value));
+            _members.MarkNotified(user.Value);
         }
         catch (Exception exception)
         {
-            if (state.State.Unnotified.Add(user.Value))
+            if (_members.AddToOutbox(user.Value))
             {
                 // Not in the stored outbox (an unchanged membership): store it, so a deactivation does not forget it.
                 await TryPersistOutboxAsync();
@@ -331,12 +331,12 @@ internal sealed partial class GroupGrain(
         _retryTimer?.Dispose();
         _retryTimer = null;
         var failed = 0;
-        foreach (var user in state.State.Unnotified.ToArray())
+        foreach (var user in _members.Unnotified())
         {
             try
             {
-                await GrainFactory.GetUserGrain(new UserId(user)).SetMembershipAsync(Id, state.State.Members.ContainsKey(user));
-                state.State.Unnotified.Remove(user);
+                await GrainFactory.GetUserGrain(new UserId(user)).SetMembershipAsync(Id, _members.Contains(user));
+                _members.MarkNotified(user);
             }
             catch (Exception exception)
             {
@@ -361,17 +361,32 @@ internal sealed partial class GroupGrain(
     {
         try
         {
-            await WriteStateAsync();
+            await UnderStateLockAsync(_members.StoreOutboxAsync);
         }
         catch (SwitchboardException)
         {
-            // Logged by WriteStateAsync; the in-memory outbox still drives the retries of this activation.
+            // Logged where the write failed; the in-memory outbox still drives the retries of this activation.
         }
     }
 
-    private async Task WriteStateAsync()
+    private Task WriteStateAsync() => UnderStateLockAsync(WriteStateUnlockedAsync);
+
+    private async Task UnderStateLockAsync(Func<Task> change)
     {
         await _stateWrite.WaitAsync();
+        try
+        {
+            await change();
+        }
+        finally
+        {
+            _stateWrite.Release();
+        }
+    }
+
+    /// <summary>Writes the group's own state; the caller holds the state lock.</summary>
+    private async Task WriteStateUnlockedAsync()
+    {
         try
         {
             state.State.Subscribers = [.. _subscribers.Routes];
@@ -393,17 +408,13 @@ internal sealed partial class GroupGrain(
 
             throw SwitchboardException.Unavailable("Group storage is unavailable; retry.", new Exception(exception.Message));
         }
-        finally
-        {
-            _stateWrite.Release();
-        }
     }
 
     /// <summary>Refuses a new member when the group is full, or the user is in as many groups as allowed.</summary>
     private async Task EnsureRoomForMemberAsync(UserId user)
     {
         var most = limits.Value.MaxMembersPerGroup;
-        if (state.State.Members.Count >= most)
+        if (_members.Count >= most)
         {
             throw SwitchboardException.Forbidden($"Group {Id} is full: it has {most} members, the most a group may have.");
         }
@@ -420,8 +431,6 @@ internal sealed partial class GroupGrain(
         }
     }
 
-    private int OwnerCount() => state.State.Members.Values.Count(r => r == GroupRole.Owner);
-
     private void EnsureExists()
     {
         if (!state.State.Exists)
@@ -434,7 +443,7 @@ internal sealed partial class GroupGrain(
 
     private void EnsureManager(Caller caller)
     {
-        var isOwner = state.State.Members.TryGetValue(caller.User.Value, out var role) && role == GroupRole.Owner;
+        var isOwner = _members.TryGetRole(caller.User.Value, out var role) && role == GroupRole.Owner;
         if (!isOwner && !caller.IsAdmin)
         {
             throw SwitchboardException.Forbidden($"Only owners and admins manage {Id}.");
@@ -455,4 +464,10 @@ internal static partial class GroupLog
 
     [LoggerMessage(EventId = 2002, Level = LogLevel.Error, Message = "Group {Group}: state write failed")]
     public static partial void StateWriteFailed(ILogger logger, string group, Exception exception);
+
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Information, Message = "Group {Group}: {Members} members spread over {Buckets} storage buckets")]
+    public static partial void MembersSpread(ILogger logger, string group, int members, int buckets);
+
+    [LoggerMessage(EventId = 2006, Level = LogLevel.Warning, Message = "Group {Group}: a bucket of an old member layout could not be cleared (unused; it only takes space)")]
+    public static partial void OldBucketNotCleared(ILogger logger, string group, Exception exception);
 }

@@ -13,7 +13,7 @@ public sealed class GroupState
     [Id(1)]
     public GroupPolicy Policy { get; set; }
 
-    /// <summary>Members by user id, with their role.</summary>
+    /// <summary>Members by user id, with their role, while the group is small (<see cref="Buckets"/> is 0).</summary>
     [Id(2)]
     public Dictionary<string, GroupRole> Members { get; set; } = new(StringComparer.Ordinal);
 
@@ -28,7 +28,30 @@ public sealed class GroupState
     /// <summary>
     /// Users whose grain may not know their membership as it stands here yet: written with the membership change
     /// itself, cleared once the user grain took it, retried until then (the group is the truth; this is its outbox).
+    /// Kept here while the group is small; in the buckets with the members once it is spread.
     /// </summary>
     [Id(4)]
+    public HashSet<string> Unnotified { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// 0 while the members live in this state; otherwise the number of <see cref="GroupMemberBucket"/> states they are
+    /// spread over (a power of two), so that a membership change rewrites one bucket rather than the whole group.
+    /// </summary>
+    [Id(5)]
+    public int Buckets { get; set; }
+
+    /// <summary>Which set of bucket states is current: a new layout is written whole before this state points at it.</summary>
+    [Id(6)]
+    public int Layout { get; set; }
+}
+
+/// <summary>Part of a large group's members (those whose id hashes to it) and their outbox entries.</summary>
+[GenerateSerializer, Alias("sb.GroupMemberBucket")]
+public sealed class GroupMemberBucket
+{
+    [Id(0)]
+    public Dictionary<string, GroupRole> Members { get; set; } = new(StringComparer.Ordinal);
+
+    [Id(1)]
     public HashSet<string> Unnotified { get; set; } = new(StringComparer.Ordinal);
 }

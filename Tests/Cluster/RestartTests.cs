@@ -1,3 +1,4 @@
+using Switchboard.Grains.Groups;
 using Switchboard.Tests.Infrastructure;
 
 namespace Switchboard.Tests.Cluster;
@@ -62,5 +63,38 @@ public sealed class RestartTests(DurableClusterFixture fixture)
         var retried = await a2.SendMessageAsync($"user:{bob}", new { n = 2 }, id: "dm-2");
         Assert.Equal(2, retried.GetProperty("seq").GetInt64());
         Assert.Equal(5, (await a2.SendMessageAsync($"user:{bob}", new { n = 5 })).GetProperty("seq").GetInt64());
+    }
+
+    [Fact]
+    public async Task A_group_spread_over_storage_buckets_is_whole_after_a_restart()
+    {
+        await using var cluster = await fixture.CreateClusterAsync();
+        var generous = new Dictionary<string, string?> { ["Switchboard:Rest:RequestsPerUserBurst"] = "1000" };
+        var one = await cluster.StartSiloAsync("silo-1", generous);
+        var group = SiloHostFixture.NewId("lecture");
+        var teacher = SiloHostFixture.NewId("teacher");
+        var students = Enumerable.Range(0, GroupMembership.InlineMost + 20).Select(i => $"{group}-s{i:000}").ToArray();
+        using (var api = new ApiClient(one.BaseAddress))
+        {
+            var token = await api.TokenAsync(teacher, "teacher");
+            Assert.Equal(201, (await api.PutAsync($"/api/groups/{group}", token, new { policy = "members" })).Status);
+            foreach (var student in students)
+            {
+                Assert.Equal(200, (await api.PutAsync($"/api/groups/{group}/members/{student}", token, new { role = "member" })).Status);
+            }
+        }
+
+        // The members live in bucket rows of their own, beside the group's row, in MariaDB's grain storage.
+        var buckets = await cluster.QueryAsync("SELECT COUNT(*) FROM OrleansStorage WHERE GrainTypeString LIKE 'group-members-1-%' AND PayloadBinary IS NOT NULL");
+        Assert.Equal("2", buckets.Trim());
+
+        await one.StopAsync();
+        cluster.NewClusterId();
+        var two = await cluster.StartSiloAsync("silo-2");
+        using var after = new ApiClient(two.BaseAddress);
+        var (status, info) = await after.GetAsync($"/api/groups/{group}", await after.TokenAsync(students[^1]));
+        Assert.Equal(200, status);
+        var members = info.GetProperty("members").EnumerateArray().Select(m => m.GetProperty("user").GetString()!).ToArray();
+        Assert.Equal([.. students.Append(teacher).Order(StringComparer.Ordinal)], members.Order(StringComparer.Ordinal).ToArray());
     }
 }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Orleans.Storage;
+using Switchboard.Grains.Groups;
 
 namespace Switchboard.Tests.Infrastructure;
 
@@ -17,11 +18,24 @@ public sealed class FaultyGrainStorage(IGrainStorage inner) : IGrainStorage
     /// <summary>Writes planned to fail that have not been attempted yet.</summary>
     public static int PendingFailures(string stateName, string key) => s_failures.TryGetValue((stateName, key), out var left) ? left : 0;
 
+    /// <summary>Every write attempted of the grain keyed <paramref name="key"/>: its state name, and how many group members it held.</summary>
+    public static IReadOnlyList<(string State, int Members)> Writes(string key) =>
+        s_writes.TryGetValue(key, out var writes) ? [.. writes] : [];
+
+    private static readonly ConcurrentDictionary<string, ConcurrentQueue<(string State, int Members)>> s_writes = new();
+
     public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) => inner.ReadStateAsync(stateName, grainId, grainState);
 
     public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         var key = (stateName, grainId.Key.ToString()!);
+        var members = grainState.State switch
+        {
+            GroupState group => group.Members.Count,
+            GroupMemberBucket bucket => bucket.Members.Count,
+            _ => 0,
+        };
+        s_writes.GetOrAdd(key.Item2, _ => new()).Enqueue((stateName, members));
         while (s_failures.TryGetValue(key, out var left) && left > 0)
         {
             if (s_failures.TryUpdate(key, left - 1, left))
