@@ -30,6 +30,28 @@ public sealed class GroupsApiTests(SiloHostFixture host)
     }
 
     [Fact]
+    public async Task PUT_member_with_Prefer_return_minimal_answers_the_member_alone_and_still_adds_it()
+    {
+        var group = SiloHostFixture.NewId("g");
+        var token = await host.Api.TokenAsync(SiloHostFixture.NewId("teacher"), "teacher");
+        Assert.Equal(201, (await host.Api.PutAsync($"/api/groups/{group}", token, new { policy = "members" })).Status);
+        var bob = SiloHostFixture.NewId("bob");
+
+        var (status, body) = await host.Api.SendAsync(HttpMethod.Put, $"/api/groups/{group}/members/{bob}", token, new { role = "owner" }, ("Prefer", "respond-async, return=minimal"));
+
+        Assert.Equal(200, status);
+        Assert.Equal(bob, body.Str("user"));
+        Assert.Equal("owner", body.Str("role"));
+        Assert.False(body.TryGetProperty("members", out _));
+        var read = await host.Api.GetAsync($"/api/groups/{group}", token);
+        Assert.Contains(read.Body.GetProperty("members").EnumerateArray(), m => m.Str("user") == bob && m.Str("role") == "owner");
+
+        // Without the preference the reply is the group, as before.
+        var full = await host.Api.PutAsync($"/api/groups/{group}/members/{SiloHostFixture.NewId("carol")}", token, new { role = "member" });
+        Assert.Equal(3, full.Body.GetProperty("members").GetArrayLength());
+    }
+
+    [Fact]
     public async Task An_admin_may_create_a_group_and_a_student_may_not()
     {
         var adminGroup = SiloHostFixture.NewId("g");

@@ -28,9 +28,14 @@ public sealed class ApiClient(Uri baseAddress, HttpMessageHandler? handler = nul
         return body.GetProperty("token").GetString()!;
     }
 
-    public async Task<(int Status, JsonElement Body)> SendAsync(HttpMethod method, string path, string? token, object? body = null)
+    public async Task<(int Status, JsonElement Body)> SendAsync(HttpMethod method, string path, string? token, object? body = null, (string Name, string Value)? header = null)
     {
         using var request = new HttpRequestMessage(method, path);
+        if (header is { } extra)
+        {
+            request.Headers.TryAddWithoutValidation(extra.Name, extra.Value);
+        }
+
         if (token is not null)
         {
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);

@@ -13,6 +13,7 @@ using Switchboard.Bench.Load;
 //   malformed-drill [options]     malformed frames of every kind from many sockets: silos stay up, a control pair loses nothing
 //   slow-reader-drill [options]   a group member stops reading: it is closed with 4008, the others' latency holds
 //   reconnect-storm [options]     N sockets dropped at once reconnect with backoff and full jitter, resume: nothing acked lost
+//   group-fill URL [members] [concurrency]   the time of each 1,000 members added to one group over REST
 var workload = args.Length > 0 ? args[0] : "cluster-path";
 int Arg(int index, int fallback) => args.Length > index && int.TryParse(args[index], out var value) ? value : fallback;
 
@@ -28,6 +29,7 @@ return workload switch
     "malformed-drill" => await MalformedDrill.RunAsync(args[1..]),
     "slow-reader-drill" => await SlowReaderDrill.RunAsync(args[1..]),
     "reconnect-storm" => await ReconnectStorm.RunAsync(args[1..]),
+    "group-fill" => await GroupFillBenchmark.RunAsync(args[1..]),
     _ => Usage(),
 };
 
@@ -44,5 +46,6 @@ static int Usage()
     Console.Error.WriteLine(MalformedDrill.Usage);
     Console.Error.WriteLine(SlowReaderDrill.Usage);
     Console.Error.WriteLine(ReconnectStorm.Usage);
+    Console.Error.WriteLine(GroupFillBenchmark.Usage);
     return 2;
 }

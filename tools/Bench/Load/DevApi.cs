@@ -59,6 +59,20 @@ internal sealed class DevApi : IDisposable
         }
     }
 
+    /// <summary><c>PUT /api/groups/{id}/members/{user}</c> <c>{"role":..}</c>: adds a member or changes their role; the HTTP status.</summary>
+    public async Task<int> PutMemberAsync(Uri target, string token, string group, string user, string role, CancellationToken cancellationToken)
+    {
+        var json = JsonSerializer.Serialize(new Dictionary<string, string> { ["role"] = role });
+        using var request = new HttpRequestMessage(HttpMethod.Put, new Uri(HttpBase(target), $"/api/groups/{Uri.EscapeDataString(group)}/members/{Uri.EscapeDataString(user)}"))
+        {
+            Content = new StringContent(json, Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        request.Headers.TryAddWithoutValidation("Prefer", "return=minimal");
+        using var response = await _http.SendAsync(request, cancellationToken);
+        return (int)response.StatusCode;
+    }
+
     /// <summary><c>GET /api/users/{user}/conversations</c>: each conversation of the user with its latest seq.</summary>
     public async Task<IReadOnlyList<(string Conversation, long Seq)>> ConversationsAsync(Uri target, string token, string user, CancellationToken cancellationToken)
     {
