@@ -23,7 +23,7 @@ public sealed class SerializationRoundTripTests(SerializerFixture fixture) : ICl
         typeof(UserId), typeof(GroupId), typeof(ConnectionId), typeof(Caller), typeof(ConversationId),
         typeof(Recipient), typeof(SendCommand), typeof(SendReceipt), typeof(StoredMessage), typeof(Delivery),
         typeof(ConversationSummary), typeof(HistoryPage), typeof(Presence), typeof(GroupInfo),
-        typeof(GroupMember), typeof(SwitchboardException), typeof(Switchboard.Grains.Conversations.DuplicateRequestException), typeof(UserState), typeof(GroupState),
+        typeof(GroupMember), typeof(SwitchboardException), typeof(Switchboard.Grains.Conversations.DuplicateRequestException), typeof(UserState), typeof(GroupState), typeof(GroupMemberBucket),
         typeof(TokenRevocation), typeof(RevocationSnapshot), typeof(RevocationOutcome),
 
         // Holds silo routes: round-trips on a live silo (Tests/Grains/SiloRouteSerializationTests).
@@ -324,6 +324,22 @@ public sealed class SerializationRoundTripTests(SerializerFixture fixture) : ICl
             Assert.Equal(state.Members.OrderBy(m => m.Key, StringComparer.Ordinal), copy.Members.OrderBy(m => m.Key, StringComparer.Ordinal));
             Assert.False(copy.Members.ContainsKey("ALICE"));
         }
+    }
+
+    [Fact]
+    public void A_spread_GroupState_and_its_member_bucket_round_trip()
+    {
+        var copy = fixture.RoundTrip(new GroupState { Exists = true, Buckets = 4, Layout = 3 });
+        Assert.Equal(4, copy.Buckets);
+        Assert.Equal(3, copy.Layout);
+
+        var bucket = new GroupMemberBucket();
+        bucket.Members["carol"] = GroupRole.Owner;
+        bucket.Members["dave"] = GroupRole.Member;
+        bucket.Unnotified.Add("dave");
+        var bucketCopy = fixture.RoundTrip(bucket);
+        Assert.Equal(bucket.Members.OrderBy(m => m.Key, StringComparer.Ordinal), bucketCopy.Members.OrderBy(m => m.Key, StringComparer.Ordinal));
+        Assert.Equal(["dave"], bucketCopy.Unnotified);
     }
 
     [Fact]
