@@ -75,5 +75,21 @@ internal sealed class DevApi : IDisposable
         return [.. document.RootElement.EnumerateArray().Select(c => (c.GetProperty("conversation").GetString()!, c.GetProperty("seq").GetInt64()))];
     }
 
+    /// <summary><c>GET /api/conversations/{id}/messages?after=&amp;limit=</c>: one page of history, each message's seq and id.</summary>
+    public async Task<IReadOnlyList<(long Seq, string Id)>> HistoryAsync(Uri target, string token, string conversation, long after, int limit, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(HttpBase(target), $"/api/conversations/{Uri.EscapeDataString(conversation)}/messages?after={after}&limit={limit}"));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var response = await _http.SendAsync(request, cancellationToken);
+        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"GET /api/conversations/{conversation}/messages: HTTP {(int)response.StatusCode} {body}");
+        }
+
+        using var document = JsonDocument.Parse(body);
+        return [.. document.RootElement.EnumerateArray().Select(m => (m.GetProperty("seq").GetInt64(), m.GetProperty("id").GetString() ?? string.Empty))];
+    }
+
     public void Dispose() => _http.Dispose();
 }
