@@ -6,7 +6,10 @@ namespace Switchboard.Bench.Drill;
 /// <summary>Who dropped at one step of a fault and when they were back (seconds after the step).</summary>
 internal sealed record StepFigures(string Step, double AtSeconds, int Dropped, double? FirstDrop, double? LastBack, int NotBack);
 
-/// <summary>Ack latency (first write to ack, retries included) of the sends first written in one phase, in ms.</summary>
+/// <summary>
+/// Ack latency of the sends scheduled in one phase, in ms: from when the open loop scheduled it to its ack, so the
+/// wait for a disconnected sender to come back and every retry count, as the user would feel them.
+/// </summary>
 internal sealed record PhaseLatency(string Phase, int Acked, double P50, double P99, double Max, long StalledByUnavailable);
 
 /// <summary>
@@ -29,6 +32,11 @@ internal sealed class FaultFigures
     public int DropsOutsideSteps { get; init; }
 
     public required List<PhaseLatency> Latency { get; init; }
+
+    /// <summary>The longest stretch after the fault began with no ack at all (to the next ack), and when it began.</summary>
+    public double? LongestWithoutAck { get; init; }
+
+    public double? LongestWithoutAckFrom { get; init; }
 
     public double? DownSeconds { get; init; }
 
@@ -72,7 +80,7 @@ internal sealed class FaultFigures
         var acked = messages.Where(m => m.State == SendState.Acked).ToList();
         PhaseLatency Phase(string name, Func<DrillMessage, bool> written)
         {
-            var waits = acked.Where(written).Select(m => m.AckedMicros - m.FirstWrittenMicros).Order().ToList();
+            var waits = acked.Where(written).Select(m => m.AckedMicros - m.ScheduledMicros).Order().ToList();
             return new PhaseLatency(name, waits.Count, DrillKit.PercentileMs(waits, 50), DrillKit.PercentileMs(waits, 99), waits.Count == 0 ? double.NaN : waits[^1] / 1000.0,
                 messages.Count(m => written(m) && m.Unavailable > 0));
         }
@@ -80,10 +88,14 @@ internal sealed class FaultFigures
         var end = faultEnd == 0 ? long.MaxValue : faultEnd;
         var latency = new List<PhaseLatency>
         {
-            Phase("before", m => m.FirstWrittenMicros != 0 && m.FirstWrittenMicros < faultStart),
-            Phase("during", m => m.FirstWrittenMicros >= faultStart && m.FirstWrittenMicros <= end),
-            Phase("after", m => m.FirstWrittenMicros > end),
+            Phase("before", m => m.ScheduledMicros < faultStart),
+            Phase("during", m => m.ScheduledMicros >= faultStart && m.ScheduledMicros <= end),
+            Phase("after", m => m.ScheduledMicros > end),
         };
+
+        // Unavailability as the clients saw it: from the fault (or the last ack after it) to the next ack.
+        var ackTimes = acked.Where(m => m.AckedMicros > faultStart).Select(m => m.AckedMicros).Order().Prepend(faultStart).ToList();
+        var (gap, gapFrom) = ackTimes.Count < 2 ? (0L, 0L) : ackTimes.Zip(ackTimes.Skip(1)).Select(p => (p.Second - p.First, p.First)).Max();
 
         var downFrom = timeline.DownFromMicros;
         var downTo = timeline.DownToMicros != 0 ? timeline.DownToMicros : end;
@@ -101,6 +113,8 @@ internal sealed class FaultFigures
             Steps = steps,
             DropsOutsideSteps = outages.Count(o => o.DroppedMicros >= faultStart) - counted,
             Latency = latency,
+            LongestWithoutAck = ackTimes.Count < 2 ? null : gap / 1e6,
+            LongestWithoutAckFrom = ackTimes.Count < 2 ? null : Seconds(gapFrom, faultStart),
             DownSeconds = down ? Seconds(downTo, downFrom) : null,
             AckedWhileDown = ackedWhileDown,
             WrittenWhileDown = messages.Count(WrittenDown),
@@ -170,9 +184,10 @@ internal sealed class FaultFigures
                 $"{WrittenWhileDownAnsweredUnavailable} answered unavailable at least once; {AckedWhileDown} acks arrived while it was down; {DroppedWhileDown} sockets dropped");
         }
 
+        text.AppendLine($"   no ack         longest stretch without any ack {(LongestWithoutAck is { } gap ? $"{gap:F2} s, from {S(LongestWithoutAckFrom)}" : "-")}");
         foreach (var phase in Latency)
         {
-            text.AppendLine($"   latency        {phase.Phase,-7} {phase.Acked,5} acked, first write to ack p50 {DrillKit.Ms(phase.P50)} ms, p99 {DrillKit.Ms(phase.P99)} ms, max {DrillKit.Ms(phase.Max)} ms; {phase.StalledByUnavailable} answered unavailable first");
+            text.AppendLine($"   latency        {phase.Phase,-7} {phase.Acked,5} acked, scheduled to ack p50 {DrillKit.Ms(phase.P50)} ms, p99 {DrillKit.Ms(phase.P99)} ms, max {DrillKit.Ms(phase.Max)} ms; {phase.StalledByUnavailable} answered unavailable first");
         }
     }
 }

@@ -72,7 +72,7 @@ internal sealed class ClusterControl(string script, string dataDir)
         }
 
         start.Environment["SB_SKIP_BUILD"] = "1";
-        start.Environment["SB_DATA_DIR"] = dataDir;
+        start.Environment["SB_DATA_DIR"] = Path.GetFullPath(dataDir);
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start bash {script}");
         var output = new System.Text.StringBuilder();
         async Task Pump(StreamReader reader)
@@ -239,6 +239,13 @@ internal sealed class StoreOutage(ClusterControl cluster, FaultTimeline timeline
 
         if (kill)
         {
+            // Kill while sends are on their way to a commit (at most 2 s for some to be), not in a lull between them.
+            var lull = Stopwatch.StartNew();
+            while (inFlight() < 2 && lull.Elapsed < TimeSpan.FromSeconds(2))
+            {
+                await Task.Delay(1);
+            }
+
             Timeline.Mark($"SIGKILL {command} (pid {pid}); {inFlight()} sends in flight");
             try
             {
