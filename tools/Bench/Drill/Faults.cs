@@ -145,8 +145,8 @@ internal abstract class Fault(ClusterControl cluster, FaultTimeline timeline)
         return options.Kind switch
         {
             FaultKind.RollingRestart => new RollingRestart(cluster, timeline, probe),
-            FaultKind.RedisOutage => new StoreOutage(cluster, timeline, "redis", "redis-server", options.Down ?? 60, kill: false, inFlight),
-            FaultKind.MariaDbOutage => new StoreOutage(cluster, timeline, "mariadb", "mariadbd", options.Down ?? 30, kill: true, inFlight),
+            FaultKind.RedisOutage => new StoreOutage(cluster, timeline, "redis", "redis-server", options.Down ?? 60, kill: false, inFlight, probe),
+            FaultKind.MariaDbOutage => new StoreOutage(cluster, timeline, "mariadb", "mariadbd", options.Down ?? 30, kill: true, inFlight, probe: null),
             FaultKind.ClusterRestart => new ClusterRestart(cluster, timeline),
             _ => throw new UsageException($"no fault for {options.Kind}"),
         };
@@ -220,9 +220,10 @@ internal sealed class RollingRestart(ClusterControl cluster, FaultTimeline timel
 
 /// <summary>
 /// Redis (stopped with SIGTERM: AOF keeps the membership) or MariaDB (SIGKILL: group commits in flight) down for a
-/// while, then started again with cluster.sh up.
+/// while, then started again with cluster.sh up. With a <paramref name="probe"/>, halfway through the outage new
+/// sockets through the gateway must still reach every silo (it routes with its last known destinations).
 /// </summary>
-internal sealed class StoreOutage(ClusterControl cluster, FaultTimeline timeline, string name, string command, double down, bool kill, Func<long> inFlight)
+internal sealed class StoreOutage(ClusterControl cluster, FaultTimeline timeline, string name, string command, double down, bool kill, Func<long> inFlight, GatewayProbe? probe)
     : Fault(cluster, timeline)
 {
     public override string Name => $"{name}-outage";
@@ -282,7 +283,29 @@ internal sealed class StoreOutage(ClusterControl cluster, FaultTimeline timeline
         Timeline.DownFromMicros = Timeline.Mark($"{name} is down");
 
         // The outage's length is the drill's subject, not a wait for a condition.
-        await Task.Delay(TimeSpan.FromSeconds(down));
+        var outage = Stopwatch.StartNew();
+        if (probe is not null)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(down / 2));
+            foreach (var silo in new[] { "silo-1", "silo-2" })
+            {
+                if (await probe.RoutesToAsync(silo, TimeSpan.FromSeconds(Math.Max(5, down / 4))))
+                {
+                    Timeline.Mark($"while {name} is down, a new socket through the gateway lands on {silo} ({probe.Attempts} probe sockets so far)");
+                }
+                else
+                {
+                    Timeline.Problem($"while {name} was down, no new socket through the gateway landed on {silo}");
+                }
+            }
+        }
+
+        var rest = TimeSpan.FromSeconds(down) - outage.Elapsed;
+        if (rest > TimeSpan.Zero)
+        {
+            await Task.Delay(rest);
+        }
+
         Timeline.DownToMicros = Timeline.Mark($"starting {name}: cluster.sh up");
         if (await ClusterAsync("up"))
         {
