@@ -10,7 +10,7 @@ internal sealed record StepFigures(string Step, double AtSeconds, int Dropped, d
 /// Ack latency of the sends scheduled in one phase, in ms: from when the open loop scheduled it to its ack, so the
 /// wait for a disconnected sender to come back and every retry count, as the user would feel them.
 /// </summary>
-internal sealed record PhaseLatency(string Phase, int Acked, double P50, double P99, double Max, long StalledByUnavailable);
+internal sealed record PhaseLatency(string Phase, int Acked, double? P50, double? P99, double? Max, long StalledByUnavailable);
 
 /// <summary>
 /// A fault's figures beside the failover report's: its timeline, per disrupting step who dropped and when all were
@@ -81,8 +81,10 @@ internal sealed class FaultFigures
         PhaseLatency Phase(string name, Func<DrillMessage, bool> written)
         {
             var waits = acked.Where(written).Select(m => m.AckedMicros - m.ScheduledMicros).Order().ToList();
-            return new PhaseLatency(name, waits.Count, DrillKit.PercentileMs(waits, 50), DrillKit.PercentileMs(waits, 99), waits.Count == 0 ? double.NaN : waits[^1] / 1000.0,
-                messages.Count(m => written(m) && m.Unavailable > 0));
+            // Null, not NaN, when nothing was acked: the JSON report cannot hold NaN.
+            return waits.Count == 0
+                ? new PhaseLatency(name, 0, null, null, null, messages.Count(m => written(m) && m.Unavailable > 0))
+                : new PhaseLatency(name, waits.Count, DrillKit.PercentileMs(waits, 50), DrillKit.PercentileMs(waits, 99), waits[^1] / 1000.0, messages.Count(m => written(m) && m.Unavailable > 0));
         }
 
         var end = faultEnd == 0 ? long.MaxValue : faultEnd;
@@ -187,7 +189,7 @@ internal sealed class FaultFigures
         text.AppendLine($"   no ack         longest stretch without any ack {(LongestWithoutAck is { } gap ? $"{gap:F2} s, from {S(LongestWithoutAckFrom)}" : "-")}");
         foreach (var phase in Latency)
         {
-            text.AppendLine($"   latency        {phase.Phase,-7} {phase.Acked,5} acked, scheduled to ack p50 {DrillKit.Ms(phase.P50)} ms, p99 {DrillKit.Ms(phase.P99)} ms, max {DrillKit.Ms(phase.Max)} ms; {phase.StalledByUnavailable} answered unavailable first");
+            text.AppendLine($"   latency        {phase.Phase,-7} {phase.Acked,5} acked, scheduled to ack p50 {DrillKit.Ms(phase.P50 ?? double.NaN)} ms, p99 {DrillKit.Ms(phase.P99 ?? double.NaN)} ms, max {DrillKit.Ms(phase.Max ?? double.NaN)} ms; {phase.StalledByUnavailable} answered unavailable first");
         }
     }
 }

@@ -242,7 +242,7 @@ internal sealed class StoreOutage(ClusterControl cluster, FaultTimeline timeline
         {
             // Kill while sends are on their way to a commit (at most 2 s for some to be), not in a lull between them.
             var lull = Stopwatch.StartNew();
-            while (inFlight() < 2 && lull.Elapsed < TimeSpan.FromSeconds(2))
+            while (inFlight() < 1 && lull.Elapsed < TimeSpan.FromSeconds(2))
             {
                 await Task.Delay(1);
             }
