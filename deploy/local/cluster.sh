@@ -8,6 +8,8 @@
 #                                          (tokens from a local issuer's JWKS, internal TLS, dev tokens off)
 #   deploy/local/cluster.sh status         one line per process: NAME PID URL, or NAME - stopped
 #   deploy/local/cluster.sh down [--purge] stop everything `up` started; --purge also deletes .data/
+#   deploy/local/cluster.sh stop NAME...   stop some processes (SIGTERM, then SIGKILL after their grace), data kept;
+#                                          `up` starts them again (the fault drills of tools/Bench use both)
 #
 # Adding a managed process (e.g. the gateway): `register` it in define_processes (name, URL, what its
 # command line contains, stop stage, grace period, readiness URL, ports), then start it in cmd_up with
@@ -389,6 +391,11 @@ any_silo_running() {
 }
 
 build_silo() {
+  # SB_SKIP_BUILD=1: a drill restarting the cluster under load must not time a build as part of the outage.
+  if [ "${SB_SKIP_BUILD:-0}" = 1 ] && [ -f "$SILO_DLL" ] && [ -f "$GATEWAY_DLL" ]; then
+    say "SB_SKIP_BUILD=1: starting from the existing build"
+    return
+  fi
   if any_silo_running; then
     # Rebuilding would overwrite the assemblies a running silo has loaded.
     [ -f "$SILO_DLL" ] || die "a silo is running but $(rel "$SILO_DLL") is missing"
@@ -699,6 +706,16 @@ cmd_down() {
   fi
 }
 
+cmd_stop() {
+  local name
+  [ $# -gt 0 ] || die "usage: cluster.sh stop NAME... (one or more of: ${PROCS[*]})"
+  for name in "$@"; do
+    [ -n "${PROC_URL[$name]+set}" ] || die "stop: no process named $name (one of: ${PROCS[*]})"
+  done
+  lock
+  stop_processes "$@"
+}
+
 main() {
   define_processes
   case "${1:-}" in
@@ -711,8 +728,9 @@ main() {
       esac
       ;;
     down) shift; cmd_down "$@" ;;
+    stop) shift; cmd_stop "$@" ;;
     status) shift; [ $# -eq 0 ] || die "usage: cluster.sh status"; cmd_status ;;
-    *) die "usage: cluster.sh up [--secure] | down [--purge] | status" ;;
+    *) die "usage: cluster.sh up [--secure] | down [--purge] | stop NAME... | status" ;;
   esac
 }
 

@@ -10,6 +10,7 @@ using Switchboard.Bench.Load;
 //   summary FILE.json...          medians with min–max over several w* reports
 //   idle-drill URL [minutes] [--insecure]   a silent socket must still answer after that long (default 10 min)
 //   failover-drill URL --kill-pid PID [options]   SIGKILL a silo under traffic through the gateway: nothing acked lost or doubled
+//   fault-drill URL --kind KIND [options]   rolling restart, Redis or MariaDB down, the whole cluster restarted, under traffic
 //   malformed-drill [options]     malformed frames of every kind from many sockets: silos stay up, a control pair loses nothing
 //   slow-reader-drill [options]   a group member stops reading: it is closed with 4008, the others' latency holds
 //   reconnect-storm [options]     N sockets dropped at once reconnect with backoff and full jitter, resume: nothing acked lost
@@ -26,6 +27,7 @@ return workload switch
     "summary" => ReportSummary.Run(args[1..]),
     "idle-drill" when args.Length > 1 => await IdleDrill.RunAsync(new Uri(args[1]), TimeSpan.FromMinutes(args.Length > 2 && double.TryParse(args[2], System.Globalization.CultureInfo.InvariantCulture, out var minutes) ? minutes : 10), args.Contains("--insecure")),
     "failover-drill" => await FailoverDrill.RunAsync(args[1..]),
+    "fault-drill" => await FailoverDrill.RunAsync(args[1..], fault: true),
     "malformed-drill" => await MalformedDrill.RunAsync(args[1..]),
     "slow-reader-drill" => await SlowReaderDrill.RunAsync(args[1..]),
     "reconnect-storm" => await ReconnectStorm.RunAsync(args[1..]),
@@ -43,6 +45,7 @@ static int Usage()
     Console.Error.WriteLine("       dotnet run -c Release --project tools/Bench -- failover-drill https://127.0.0.1:8443 --kill-pid PID [options]");
     Console.Error.WriteLine(LoadOptions.Usage);
     Console.Error.WriteLine(FailoverOptions.Usage);
+    Console.Error.WriteLine(FailoverOptions.FaultUsage);
     Console.Error.WriteLine(MalformedDrill.Usage);
     Console.Error.WriteLine(SlowReaderDrill.Usage);
     Console.Error.WriteLine(ReconnectStorm.Usage);

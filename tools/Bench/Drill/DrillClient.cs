@@ -58,6 +58,9 @@ internal sealed class DrillClient(BenchClient bench)
     /// <summary>The first welcome after that drop; 0 until then.</summary>
     public long BackMicros { get; set; }
 
+    /// <summary>Every drop of this client's socket and the welcome that ended it (0 while it is still out).</summary>
+    public List<(long DroppedMicros, long BackMicros)> Outages { get; } = [];
+
     public int Drops { get; set; }
 
     public int Reconnects { get; set; }

@@ -83,6 +83,8 @@ internal sealed class ConversationView(string conversation)
 
     public string Conversation { get; } = conversation;
 
+    public IReadOnlyDictionary<long, int> Held => _held;
+
     /// <summary>Seqs 1 to this are all held: what a <c>resume</c> names as the last seq held.</summary>
     public long Contiguous { get; private set; }
 
@@ -514,6 +516,11 @@ internal sealed class DrillLedger
 
         return since;
     }
+
+    /// <summary>What <paramref name="client"/> holds of its conversation with <paramref name="peer"/>: message number by seq.</summary>
+    public IReadOnlyDictionary<long, int> HeldBy(int client, int peer) => _views.TryGetValue((client, peer), out var view) ? view.Held : new Dictionary<long, int>();
+
+    public string User(int client) => _users[client];
 
     public long ContiguousOf(int client, int peer) => _views.TryGetValue((client, peer), out var view) ? view.Contiguous : 0;
 

@@ -21,7 +21,16 @@ internal sealed class DrillReport
         Dictionary<Arrival, long> Resumes,
         long ListsRead);
 
-    public string Tool { get; init; } = "Switchboard.Bench failover-drill";
+    public string Tool => $"Switchboard.Bench {Command}";
+
+    /// <summary><c>failover-drill</c>, or <c>fault-drill</c> when <see cref="Fault"/> is set.</summary>
+    public string Command => Fault is null ? "failover-drill" : "fault-drill";
+
+    /// <summary>The fault of a fault drill (its times count from when it began); null for a kill.</summary>
+    public FaultFigures? Fault { get; init; }
+
+    /// <summary>History read back after the drill; null when the check did not run.</summary>
+    public HistoryVerdict? History { get; init; }
 
     public required Dictionary<string, object> Settings { get; init; }
 
@@ -161,6 +170,8 @@ internal sealed class DrillReport
         IReadOnlyList<DrillClient> clients,
         DrillLedger ledger,
         LedgerVerdict verdict,
+        FaultFigures? fault,
+        HistoryVerdict? history,
         Frames frames,
         IReadOnlyList<string> problems,
         IReadOnlyList<string> notes)
@@ -249,6 +260,8 @@ internal sealed class DrillReport
             Clients = clients.Count,
             Notes = [.. notes],
             Examples = [.. verdict.Examples],
+            Fault = fault,
+            History = history,
         };
         report.Judge(killed, pidGoneMicros != 0, killNode, options.KillPid, problems, messages);
         return report;
@@ -257,7 +270,11 @@ internal sealed class DrillReport
     private void Judge(bool killed, bool pidGone, string killNode, int pid, IReadOnlyList<string> problems, IReadOnlyList<DrillMessage> messages)
     {
         Problems.AddRange(problems);
-        if (!killed)
+        if (Fault is not null)
+        {
+            Fault.Judge(Problems);
+        }
+        else if (!killed)
         {
             Problems.Add("the silo was never killed");
         }
@@ -272,6 +289,12 @@ internal sealed class DrillReport
             {
                 Problems.Add($"no socket of {killNode}'s {ClientsOnKilledNode} clients dropped after the kill: was pid {pid} really {killNode}?");
             }
+        }
+
+        if (History is { Failures: > 0 } h)
+        {
+            Problems.Add($"history disagrees: {h.AckedMissing} acked messages missing, {h.StoredTwice} stored twice, {h.SeqMismatches} seqs naming another message " +
+                $"than a client was told, {h.NumberingGaps} numbering gaps, {h.RefusedButStored} refused but stored, {h.Foreign} foreign, {h.ReadFailures} conversations unreadable");
         }
 
         if (Lost > 0)
@@ -352,20 +375,39 @@ internal sealed class DrillReport
         string List(Dictionary<string, long> counts) => counts.Count == 0 ? "none" : string.Join(", ", counts.OrderByDescending(c => c.Value).Select(c => $"{c.Key} ×{c.Value}"));
 
         text.AppendLine();
-        text.AppendLine($"== failover drill · {Settings["target"]} · SIGKILL {Settings["killNode"]} (pid {Settings["killPid"]})");
-        text.AppendLine($"   {string.Join(", ", Settings.Where(s => s.Key is not ("target" or "killNode" or "killPid")).Select(s => $"{s.Key} {Convert.ToString(s.Value, CultureInfo.InvariantCulture)}"))}");
-        text.AppendLine($"   kill           {(KillUtc is { } utc ? $"{utc:HH:mm:ss.fff} UTC, {KillAtSeconds:F1} s into the drill; pid gone after {(PidGoneMilliseconds is { } gone ? $"{gone:F0} ms" : "-")}" : "never")}");
-        text.AppendLine($"   clients        at the kill: {string.Join(", ", ClientsByNodeAtKill.Select(n => $"{n.Key} {n.Value}"))}");
-        text.AppendLine($"   drops          {Dropped} of {ClientsOnKilledNode} on {Settings["killNode"]} dropped, first {S(FirstDrop)}, last {S(LastDrop)}; elsewhere {DroppedElsewhere}; before the kill {DropsBeforeKill} ({List(CloseReasons)})");
+        text.AppendLine(Fault is null
+            ? $"== failover drill · {Settings["target"]} · SIGKILL {Settings["killNode"]} (pid {Settings["killPid"]})"
+            : $"== fault drill · {Settings["target"]} · {Fault.Kind}");
+        text.AppendLine($"   {string.Join(", ", Settings.Where(s => s.Key is not ("target" or "killNode" or "killPid") && (Fault is null || s.Key != "control")).Select(s => $"{s.Key} {Convert.ToString(s.Value, CultureInfo.InvariantCulture)}"))}");
+        if (Fault is not null)
+        {
+            text.AppendLine($"   began          {(KillUtc is { } began ? $"{began:HH:mm:ss.fff} UTC, {KillAtSeconds:F1} s into the drill (times below: after it began)" : "never")}");
+            text.AppendLine($"   clients        when it began: {string.Join(", ", ClientsByNodeAtKill.Select(n => $"{n.Key} {n.Value}"))}");
+            Fault.Format(text);
+        }
+        else
+        {
+            FormatKill(text);
+        }
+
         text.AppendLine($"   reconnects     back with a welcome: first {S(FirstBack)}, last {S(LastBack)}{(NotBack > 0 ? $", {NotBack} never" : string.Empty)}; {Reconnects} reconnects, {FailedConnectAttempts} failed attempts ({List(ConnectFailures)})");
-        text.AppendLine($"   acks           sends to {Settings["killNode"]}'s users acked again {S(SendsToKilledNodeUsersAckedAgain)} (first written after the kill), from them {S(SendsFromKilledNodeUsersAckedAgain)}; " +
-            $"last stalled send acked {S(LastStalledSendAcked)}; longest ack pause {(LongestAckPauseSeconds is { } pause ? $"{pause:F2} s" : "-")}; longest wait for one ack {(LongestAckWaitSeconds is { } wait ? $"{wait:F2} s" : "-")}");
+        text.AppendLine($"   acks           last stalled send acked {S(LastStalledSendAcked)}; longest ack pause {(LongestAckPauseSeconds is { } pause ? $"{pause:F2} s" : "-")}; longest wait for one ack {(LongestAckWaitSeconds is { } wait ? $"{wait:F2} s" : "-")}");
         text.AppendLine($"   retries        {Retries} writes again {(Settings["control"] is "new-id-retries" ? "under a NEW id (control)" : "with the same id")}: unavailable {Unavailable}, unanswered in {Settings["ackTimeout"]} s {Timeouts}, lost with the socket {DroppedWithSocket}; " +
             $"{WaitedForSender} waited for their sender to reconnect; {RepeatAcks} repeated acks; errors: {List(Errors)}");
         text.AppendLine($"   resumes        {string.Join(", ", Resumes.Select(r => $"{r.Key} ×{r.Value}"))} (a resume is sent only where something is missing); {ConversationListsRead} conversation lists read");
         text.AppendLine($"   messages       scheduled {Scheduled}, acked {Acked}, never acked {NeverAcked}; delivered {Delivered} of {Acked} acked ({List(DeliveredBy)}); {OwnCopies} own messages replayed to their senders");
         text.AppendLine($"   integrity      lost {Lost}, duplicates {Duplicates} (ids under two seqs {StoredTwice}, seqs with two messages {SeqConflicts}, double pushes {DoublePushes}); " +
             $"repeats dropped by (conversation, seq) {RepeatsDropped}; gaps {GappedViews} ({MissingSeqs} seqs) over {Conversations} conversations; misrouted {Misroutes}, inconsistent {Inconsistent}");
+        var h = History;
+        text.AppendLine(h is not null
+            ? $"   history        {h.Conversations} conversations read back, {h.Messages} messages: acked but missing {h.AckedMissing}, stored twice {h.StoredTwice}, seq naming another message {h.SeqMismatches}, " +
+              $"numbering gaps {h.NumberingGaps}, refused but stored {h.RefusedButStored}, stored but never acked {h.StoredNeverAcked}, foreign {h.Foreign}, unreadable {h.ReadFailures}"
+            : "   history        not checked");
+        foreach (var example in h?.Examples ?? [])
+        {
+            text.AppendLine($"   e.g. {example}");
+        }
+
         text.AppendLine($"   connected      {ConnectedAtEnd} of {Clients} at the end");
         foreach (var note in Notes)
         {
@@ -378,9 +420,19 @@ internal sealed class DrillReport
         }
 
         text.AppendLine(Passed
-            ? $"failover-drill: PASSED: lost 0, duplicates 0, no gap, every send acked, all {Clients} clients connected"
-            : $"failover-drill: FAILED: {string.Join("; ", Problems)}");
+            ? $"{Command}: PASSED: lost 0, duplicates 0, no gap, history agrees, every send acked, all {Clients} clients connected"
+            : $"{Command}: FAILED: {string.Join("; ", Problems)}");
         return text.ToString();
+    }
+
+    private void FormatKill(StringBuilder text)
+    {
+        string S(double? seconds) => seconds is null ? "-" : $"+{seconds.Value.ToString("F2", CultureInfo.InvariantCulture)} s";
+        text.AppendLine($"   kill           {(KillUtc is { } utc ? $"{utc:HH:mm:ss.fff} UTC, {KillAtSeconds:F1} s into the drill; pid gone after {(PidGoneMilliseconds is { } gone ? $"{gone:F0} ms" : "-")}" : "never")}");
+        text.AppendLine($"   clients        at the kill: {string.Join(", ", ClientsByNodeAtKill.Select(n => $"{n.Key} {n.Value}"))}");
+        text.AppendLine($"   drops          {Dropped} of {ClientsOnKilledNode} on {Settings["killNode"]} dropped, first {S(FirstDrop)}, last {S(LastDrop)}; elsewhere {DroppedElsewhere}; before the kill {DropsBeforeKill} " +
+            $"({(CloseReasons.Count == 0 ? "none" : string.Join(", ", CloseReasons.OrderByDescending(c => c.Value).Select(c => $"{c.Key} ×{c.Value}")))})");
+        text.AppendLine($"   acks again     sends to {Settings["killNode"]}'s users {S(SendsToKilledNodeUsersAckedAgain)} (first written after the kill), from them {S(SendsFromKilledNodeUsersAckedAgain)}");
     }
 
     public async Task WriteJsonAsync(string path)

@@ -37,6 +37,11 @@ internal sealed partial class FailoverDrill : IClientEvents, IAsyncDisposable
     private readonly List<string> _problems = [];
     private readonly List<string> _notes = [];
     private readonly long _startMicros = BenchClock.NowMicros();
+    private readonly FaultTimeline? _timeline;
+    private readonly Fault? _fault;
+    private Task _faultTask = Task.CompletedTask;
+    private long _faultEndMicros;
+    private HistoryVerdict? _history;
     private long _killMicros;
     private long _pidGoneMicros;
     private long _foreignFrames;
@@ -61,6 +66,17 @@ internal sealed partial class FailoverDrill : IClientEvents, IAsyncDisposable
         var users = Enumerable.Range(0, options.Clients).Select(i => $"d{tag}-{i}").ToArray();
         _clients = [.. users.Select((user, i) => new DrillClient(new BenchClient(i, 0, this, user)))];
         _ledger = new DrillLedger(users);
+        if (options.Kind != FaultKind.Kill)
+        {
+            _timeline = new FaultTimeline();
+            _fault = Fault.Create(options, _timeline, new GatewayProbe(_api, options.Target, options.Insecure, RunTag), () =>
+            {
+                lock (_gate)
+                {
+                    return _ledger.Messages.Count(m => m.State == SendState.InFlight);
+                }
+            });
+        }
     }
 
     public string RunTag { get; }
@@ -69,19 +85,20 @@ internal sealed partial class FailoverDrill : IClientEvents, IAsyncDisposable
 
     private long Now => BenchClock.NowMicros();
 
-    public static async Task<int> RunAsync(IReadOnlyList<string> args)
+    /// <summary><c>failover-drill</c> (a SIGKILL of one silo), or with <paramref name="fault"/> <c>fault-drill</c> (the fault of its <c>--kind</c>).</summary>
+    public static async Task<int> RunAsync(IReadOnlyList<string> args, bool fault = false)
     {
         FailoverOptions options;
         string killNode;
         try
         {
-            options = FailoverOptions.Parse(args);
-            killNode = KillTarget.Resolve(options.KillPid, options.KillNode);
+            options = FailoverOptions.Parse(args, fault);
+            killNode = fault ? options.Kind.ToString() : KillTarget.Resolve(options.KillPid, options.KillNode);
         }
         catch (UsageException exception)
         {
-            Console.Error.WriteLine($"bench failover-drill: {exception.Message}");
-            Console.Error.WriteLine(FailoverOptions.Usage);
+            Console.Error.WriteLine($"bench {(fault ? "fault-drill" : "failover-drill")}: {exception.Message}");
+            Console.Error.WriteLine(fault ? FailoverOptions.FaultUsage : FailoverOptions.Usage);
             return 2;
         }
 
@@ -100,8 +117,10 @@ internal sealed partial class FailoverDrill : IClientEvents, IAsyncDisposable
             Console.WriteLine($"failover drill: CONTROL RUN ({o.Control}): clients {(o.NoResume ? "never resume" : "retry under new ids")}; this run should FAIL");
         }
 
-        Console.WriteLine($"failover drill: {o.Clients} clients through {DevApi.HttpBase(o.Target)} ({_clients[0].User} ...), {o.Rate:0.###} msg/s between random pairs (seed {o.Seed}); " +
-            $"SIGKILL {_killNode} (pid {o.KillPid}) after {o.Before:0.###} s, traffic {o.After:0.###} s more, then up to {o.Settle:0.###} s to settle");
+        Console.WriteLine($"{(_fault is null ? "failover drill" : $"fault drill ({_fault.Name})")}: {o.Clients} clients through {DevApi.HttpBase(o.Target)} ({_clients[0].User} ...), {o.Rate:0.###} msg/s between random pairs (seed {o.Seed}); " +
+            (_fault is null
+                ? $"SIGKILL {_killNode} (pid {o.KillPid}) after {o.Before:0.###} s, traffic {o.After:0.###} s more, then up to {o.Settle:0.###} s to settle"
+                : $"after {o.Before:0.###} s: {_fault.Plan}; traffic through it and {o.After:0.###} s more, then up to {o.Settle:0.###} s to settle"));
         var progress = ProgressAsync(_stopping.Token);
         DrillReport report;
         try
@@ -118,6 +137,7 @@ internal sealed partial class FailoverDrill : IClientEvents, IAsyncDisposable
                 await TrafficAsync();
                 await SettleAsync();
                 await FinalResumeAsync();
+                await CheckHistoryAsync();
                 report = Report();
                 await _stopping.CancelAsync();
                 await maintenance;
@@ -133,6 +153,9 @@ internal sealed partial class FailoverDrill : IClientEvents, IAsyncDisposable
         {
             await _stopping.CancelAsync();
             await progress;
+
+            // An aborted drill still lets the fault finish (cluster.sh bounds each step): the cluster is not left half down.
+            await _faultTask;
         }
 
         Console.Write(report.Format());
@@ -164,6 +187,11 @@ internal sealed partial class FailoverDrill : IClientEvents, IAsyncDisposable
         }
 
         Console.WriteLine($"connected {_clients.Length} clients: {spread}");
+        if (_fault is not null)
+        {
+            return null;
+        }
+
         if (onVictim == 0)
         {
             return $"set-up: no client landed on {_killNode} (clients: {spread}): --kill-node must name the killed silo as welcome frames do, or the gateway routes nothing there";
@@ -178,9 +206,10 @@ internal sealed partial class FailoverDrill : IClientEvents, IAsyncDisposable
         var o = _options;
         var start = Now;
         var period = 1_000_000.0 / o.Rate;
-        var total = (long)Math.Round(o.Rate * (o.Before + o.After));
+        // A fault lasts as long as it takes: its traffic goes on until After seconds past its end.
+        var total = _fault is null ? (long)Math.Round(o.Rate * (o.Before + o.After)) : long.MaxValue;
         var killAt = start + (long)(o.Before * 1e6);
-        var end = killAt + (long)(o.After * 1e6);
+        var end = _fault is null ? killAt + (long)(o.After * 1e6) : long.MaxValue;
         _phase = "traffic";
         long k = 0;
         while (true)
@@ -188,16 +217,30 @@ internal sealed partial class FailoverDrill : IClientEvents, IAsyncDisposable
             var now = Now;
             if (_killMicros == 0 && now >= killAt)
             {
-                Kill();
-                _phase = "traffic after the kill";
+                if (_fault is null)
+                {
+                    Kill();
+                    _phase = "traffic after the kill";
+                }
+                else
+                {
+                    StartFault();
+                    _phase = "traffic, fault";
+                }
             }
 
-            for (var due = Math.Min(total, (long)((now - start) / period) + 1); k < due; k++)
+            if (_fault is not null && _killMicros != 0 && end == long.MaxValue && _faultTask.IsCompleted)
+            {
+                end = now + (long)(o.After * 1e6);
+                _phase = "traffic after the fault";
+            }
+
+            for (var due = Math.Min(total, (long)((now - start) / period) + 1); k < due && now < end; k++)
             {
                 Schedule(now);
             }
 
-            if (k >= total && now >= end)
+            if ((k >= total || _fault is not null) && now >= end)
             {
                 break;
             }
@@ -281,6 +324,58 @@ internal sealed partial class FailoverDrill : IClientEvents, IAsyncDisposable
 
         Console.WriteLine($"[{Elapsed(now)}] SIGKILL {_killNode} (pid {_options.KillPid}) at {DateTime.UnixEpoch.AddTicks(now * 10):HH:mm:ss.fff} UTC; {onVictim} clients were on it{(failure is null ? string.Empty : $": {failure}")}");
         _ = WatchPidAsync();
+    }
+
+    /// <summary>The fault begins: the moment is what the report's times count from, as a kill's.</summary>
+    private void StartFault()
+    {
+        var now = Now;
+        lock (_gate)
+        {
+            _killMicros = now;
+            foreach (var client in _clients)
+            {
+                client.NodeAtKill = client.Connected ? client.Node : null;
+            }
+
+            _ledger.MarkKill();
+        }
+
+        Console.WriteLine($"[{Elapsed(now)}] the fault begins: {_fault!.Plan}");
+        _faultTask = RunFaultAsync();
+    }
+
+    private async Task RunFaultAsync()
+    {
+        try
+        {
+            await _fault!.RunAsync();
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            _timeline!.Problem($"the fault failed: {exception.GetType().Name}: {exception.Message}");
+        }
+
+        _faultEndMicros = Now;
+        Console.WriteLine($"[{Elapsed(_faultEndMicros)}] the fault is over after {(_faultEndMicros - _killMicros) / 1e6:F1} s");
+    }
+
+    /// <summary>Every conversation's history against what the clients were told and hold (see <see cref="HistoryCheck"/>).</summary>
+    private async Task CheckHistoryAsync()
+    {
+        _phase = "history check";
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            _history = await HistoryCheck.RunAsync(_api, _options.Target, _ledger, _clients, RunTagUtf8, _gate, timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            lock (_gate)
+            {
+                _problems.Add("the history check did not finish within 60 s");
+            }
+        }
     }
 
     /// <summary>When the killed pid stops existing (or is a zombie nobody reaped yet).</summary>
@@ -404,7 +499,7 @@ internal sealed partial class FailoverDrill : IClientEvents, IAsyncDisposable
 
     /// <summary>
     /// Connects (or reconnects) <paramref name="client"/> through the gateway, with backoff (100 ms doubling to 2 s,
-    /// jittered) until <paramref name="deadlineMicros"/> or the end of the drill. True once a welcome arrived.
+    /// full jitter) until <paramref name="deadlineMicros"/> or the end of the drill. True once a welcome arrived.
     /// </summary>
     private async Task<bool> ConnectAsync(DrillClient client, bool reconnect, long deadlineMicros)
     {
@@ -428,6 +523,11 @@ internal sealed partial class FailoverDrill : IClientEvents, IAsyncDisposable
                         client.Arrival = Arrival.Live;
                         if (reconnect)
                         {
+                            if (client.Outages.Count > 0 && client.Outages[^1].BackMicros == 0)
+                            {
+                                client.Outages[^1] = (client.Outages[^1].DroppedMicros, now);
+                            }
+
                             client.Reconnects++;
                             if (client.BackMicros == 0)
                             {
@@ -458,7 +558,8 @@ internal sealed partial class FailoverDrill : IClientEvents, IAsyncDisposable
 
                 try
                 {
-                    await Task.Delay(delay * (0.5 + (Random.Shared.NextDouble() / 2)), _stopping.Token);
+                    // Full jitter (uniform over 0..delay): clients dropped together do not come back in waves.
+                    await Task.Delay(delay * Random.Shared.NextDouble(), _stopping.Token);
                 }
                 catch (OperationCanceledException)
                 {
@@ -716,6 +817,7 @@ internal sealed partial class FailoverDrill : IClientEvents, IAsyncDisposable
             client.Connected = false;
             client.Reconnecting = true;
             client.Drops++;
+            client.Outages.Add((now, 0));
             if (client.DroppedMicros == 0)
             {
                 client.DroppedMicros = now;
@@ -759,7 +861,8 @@ internal sealed partial class FailoverDrill : IClientEvents, IAsyncDisposable
     {
         lock (_gate)
         {
-            return DrillReport.Build(_options, _killNode, _startMicros, _killMicros, _pidGoneMicros, _clients, _ledger, _ledger.Verify(), new DrillReport.Frames(
+            var fault = _fault is null ? null : FaultFigures.Build(_fault, _timeline!, _killMicros, _faultEndMicros, _clients, _ledger.Messages);
+            return DrillReport.Build(_options, _killNode, _startMicros, _killMicros, _pidGoneMicros, _clients, _ledger, _ledger.Verify(), fault, _history, new DrillReport.Frames(
                 _foreignFrames,
                 _unknownFrames,
                 new Dictionary<string, long>(_unmatchedErrors),

@@ -29,7 +29,37 @@ internal sealed class FailoverOptions
         connected at the end; 1 otherwise (the reason is printed); 2 for a bad command line.
         """;
 
+    public const string FaultUsage = """
+        fault drill: a fault of the local cluster under traffic through the gateway; nothing acked may be lost, no seq reused:
+          fault-drill URL --kind KIND [options]
+            --kind KIND          rolling-restart  SIGTERM silo-1 (it drains), start it, wait until the gateway routes to it;
+                                                  then the same for silo-2
+                                 redis-outage     stop Redis (the membership store) for --down s (60), then start it
+                                 mariadb-outage   SIGKILL mariadbd (group commits in flight), --down s (30) later start it;
+                                                  no send may be acked while it is down
+                                 cluster-restart  `cluster.sh down` (gateway, silos, Redis, MariaDB), then `cluster.sh up`
+            --down S             how long Redis or MariaDB stays down (60, 30; 0 restarts MariaDB at once)
+            --data-dir DIR       the cluster's data folder, for its pid files ($SB_DATA_DIR or deploy/local/.data)
+            --cluster-script F   what stops and starts processes (deploy/local/cluster.sh; run with this environment, so the
+                                 same SB_* ports, and SB_SKIP_BUILD=1)
+            --before S           seconds of traffic before the fault (5); traffic goes on through the fault and --after s
+                                 (10) after it; the other options are failover-drill's (--insecure, --clients, --rate,
+                                 --settle, --ack-timeout, --seed, --out)
+        exit code: 0 when nothing acked was lost or doubled, no seq names two messages (at the clients and in history), no
+        gap, every send acked, every client connected at the end, and the fault's own checks held; 1 otherwise; 2 usage.
+        """;
+
     public required Uri Target { get; init; }
+
+    /// <summary>What the drill does to the cluster: a SIGKILL of one silo (failover-drill), or a fault of fault-drill.</summary>
+    public FaultKind Kind { get; private set; } = FaultKind.Kill;
+
+    /// <summary>Seconds Redis or MariaDB stays down; null for the kind's default.</summary>
+    public double? Down { get; private set; }
+
+    public string DataDir { get; private set; } = DrillKit.DefaultDataDir;
+
+    public string ClusterScript { get; private set; } = "deploy/local/cluster.sh";
 
     public int KillPid { get; private set; }
 
@@ -61,7 +91,8 @@ internal sealed class FailoverOptions
 
     public bool NewIdRetries => Control == "new-id-retries";
 
-    public static FailoverOptions Parse(IReadOnlyList<string> args)
+    /// <summary>Parses failover-drill's arguments, or with <paramref name="fault"/> fault-drill's.</summary>
+    public static FailoverOptions Parse(IReadOnlyList<string> args, bool fault = false)
     {
         if (args.Count == 0 || args[0].StartsWith("--", StringComparison.Ordinal))
         {
@@ -69,6 +100,11 @@ internal sealed class FailoverOptions
         }
 
         var options = new FailoverOptions { Target = LoadOptions.ParseTarget(args[0]) };
+        if (fault)
+        {
+            options.After = 10;
+        }
+
         var option = new OptionCursor(args, 1);
         while (option.MoveNext())
         {
@@ -116,11 +152,45 @@ internal sealed class FailoverOptions
                 case "--control":
                     options.Control = option.Value() is "no-resume" or "new-id-retries" ? option.Last : throw new UsageException($"--control: no-resume or new-id-retries, not '{option.Last}'");
                     break;
+                case "--kind" when fault:
+                    options.Kind = option.Value() switch
+                    {
+                        "rolling-restart" => FaultKind.RollingRestart,
+                        "redis-outage" => FaultKind.RedisOutage,
+                        "mariadb-outage" => FaultKind.MariaDbOutage,
+                        "cluster-restart" => FaultKind.ClusterRestart,
+                        _ => throw new UsageException($"--kind: rolling-restart, redis-outage, mariadb-outage or cluster-restart, not '{option.Last}'"),
+                    };
+                    break;
+                case "--down" when fault:
+                    options.Down = LoadOptions.Number(name, option.Value(), allowZero: true);
+                    break;
+                case "--data-dir" when fault:
+                    options.DataDir = option.Value();
+                    break;
+                case "--cluster-script" when fault:
+                    options.ClusterScript = option.Value();
+                    break;
                 default:
                     throw new UsageException($"unknown option '{name}'");
             }
         }
 
+        if (fault)
+        {
+            return options.Kind != FaultKind.Kill ? options : throw new UsageException("--kind is required");
+        }
+
         return options.KillPid > 0 ? options : throw new UsageException("--kill-pid is required: the pid of the silo to kill");
     }
+}
+
+/// <summary>What a drill does to the cluster while its clients send.</summary>
+internal enum FaultKind
+{
+    Kill,
+    RollingRestart,
+    RedisOutage,
+    MariaDbOutage,
+    ClusterRestart,
 }

@@ -76,17 +76,27 @@ internal sealed class DevApi : IDisposable
     /// <summary><c>GET /api/users/{user}/conversations</c>: each conversation of the user with its latest seq.</summary>
     public async Task<IReadOnlyList<(string Conversation, long Seq)>> ConversationsAsync(Uri target, string token, string user, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(HttpBase(target), $"/api/users/{Uri.EscapeDataString(user)}/conversations"));
+        using var document = await GetAsync(target, token, $"/api/users/{Uri.EscapeDataString(user)}/conversations", cancellationToken);
+        return [.. document.RootElement.EnumerateArray().Select(c => (c.GetProperty("conversation").GetString()!, c.GetProperty("seq").GetInt64()))];
+    }
+
+    /// <summary><c>GET /api/conversations/{id}/messages?after=&amp;limit=</c>: one page of history, each message's seq and id.</summary>
+    public async Task<IReadOnlyList<(long Seq, string Id)>> HistoryAsync(Uri target, string token, string conversation, long after, int limit, CancellationToken cancellationToken)
+    {
+        using var document = await GetAsync(target, token, $"/api/conversations/{Uri.EscapeDataString(conversation)}/messages?after={after}&limit={limit}", cancellationToken);
+        return [.. document.RootElement.EnumerateArray().Select(m => (m.GetProperty("seq").GetInt64(), m.GetProperty("id").GetString() ?? string.Empty))];
+    }
+
+    /// <summary>A GET with the bearer token; the JSON body, or an exception naming the path and the status.</summary>
+    private async Task<JsonDocument> GetAsync(Uri target, string token, string pathAndQuery, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(HttpBase(target), pathAndQuery));
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         using var response = await _http.SendAsync(request, cancellationToken);
         var body = await response.Content.ReadAsStringAsync(cancellationToken);
-        if (!response.IsSuccessStatusCode)
-        {
-            throw new InvalidOperationException($"GET /api/users/{user}/conversations: HTTP {(int)response.StatusCode} {body}");
-        }
-
-        using var document = JsonDocument.Parse(body);
-        return [.. document.RootElement.EnumerateArray().Select(c => (c.GetProperty("conversation").GetString()!, c.GetProperty("seq").GetInt64()))];
+        return response.IsSuccessStatusCode
+            ? JsonDocument.Parse(body)
+            : throw new InvalidOperationException($"GET {pathAndQuery.Split('?')[0]}: HTTP {(int)response.StatusCode} {body}");
     }
 
     public void Dispose() => _http.Dispose();
