@@ -1,0 +1,192 @@
+using System.Net.WebSockets;
+using Switchboard.Cli.Client;
+using Switchboard.Cli.Output;
+
+namespace Switchboard.Cli.Tail;
+
+/// <summary>How a tail reconnects: the backoff and how many failed attempts in a row it makes before giving up.</summary>
+public sealed record TailOptions(TimeSpan BackoffInitial, TimeSpan BackoffCap, int MaxAttempts, long? Count);
+
+/// <summary>
+/// <c>tail</c>: prints every message of the user's conversations as it arrives, and survives lost connections.
+/// Before the first socket it notes each conversation's latest seq (the start line); on every (re)connect it lists
+/// the conversations again and resumes each from the last seq printed, so across a reconnect nothing is missed or
+/// printed twice. A conversation that appears after the start line is printed from its first message.
+/// </summary>
+public sealed class TailSession(Connection connection, RestClient rest, Printer printer, TailOptions options, Random? random = null)
+{
+    /// <summary>docs/protocol.md: a resume may name at most 200 conversations.</summary>
+    private const int ResumeMaxConversations = 200;
+
+    private readonly ConversationCursor _cursor = new();
+    private readonly Backoff _backoff = new(options.BackoffInitial, options.BackoffCap, random);
+    private readonly Dictionary<string, string[]> _pendingResumes = new(StringComparer.Ordinal);
+    private string? _epoch;
+    private bool _started;
+    private long _printed;
+    private int _nextResume;
+
+    public async Task<int> RunAsync(CancellationToken cancellationToken)
+    {
+        var user = connection.User;
+        while (true)
+        {
+            CliError failure;
+            ProtocolSocket? socket = null;
+            try
+            {
+                if (!_started)
+                {
+                    foreach (var (conversation, seq) in await rest.ConversationsAsync(user, cancellationToken))
+                    {
+                        _cursor.Start(conversation, seq);
+                    }
+
+                    _started = true;
+                }
+
+                socket = await ProtocolSocket.ConnectAsync(connection, cancellationToken);
+                _backoff.Reset();
+                var ended = await ServeAsync(socket, user, cancellationToken);
+                if (ended is { } exitCode)
+                {
+                    return exitCode;
+                }
+
+                failure = new CliError(ExitCodes.ConnectionCode, $"the server closed the socket ({(int?)socket.CloseStatus} {socket.CloseDescription})");
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // Ctrl-C: a clean stop, not a failure.
+                return ExitCodes.Ok;
+            }
+            catch (CliError error) when (error.Code is ExitCodes.ConnectionCode or "unavailable" or "rate_limited")
+            {
+                failure = error;
+            }
+            catch (CliError error)
+            {
+                printer.Error(error);
+                return error.ExitCode;
+            }
+            catch (Exception exception) when (exception is WebSocketException or HttpRequestException or IOException)
+            {
+                failure = new CliError(ExitCodes.ConnectionCode, $"the connection broke: {RestClient.Describe(exception)}", exception);
+            }
+            finally
+            {
+                _pendingResumes.Clear();
+                if (socket is not null)
+                {
+                    await socket.DisposeAsync();
+                }
+            }
+
+            if (_backoff.Attempt >= options.MaxAttempts)
+            {
+                printer.Error(new CliError(failure.Code, $"Gave up after {options.MaxAttempts} attempts in a row: {failure.Message}"));
+                return failure.ExitCode;
+            }
+
+            var wait = _backoff.Next();
+            printer.Status($"reconnecting in {wait.TotalSeconds:F2} s (attempt {_backoff.Attempt} of {options.MaxAttempts}): {failure.Message}");
+            try
+            {
+                await Task.Delay(wait, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return ExitCodes.Ok;
+            }
+        }
+    }
+
+    /// <summary>Reads one socket until it closes: null to reconnect, or the exit code when the tail is over.</summary>
+    private async Task<int?> ServeAsync(ProtocolSocket socket, string user, CancellationToken cancellationToken)
+    {
+        var welcome = socket.Welcome;
+        if (_epoch is not null && welcome.Epoch != _epoch)
+        {
+            printer.Status("the server's history was replaced (a new epoch): reading every conversation again from its start");
+            _cursor.Rewind();
+        }
+
+        _epoch = welcome.Epoch;
+        printer.Status($"connected to {welcome.Node} as {welcome.User}");
+
+        // After the socket is open, so a message acked from now on comes live or in this resume, or both (then dropped once).
+        var since = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var (conversation, seq) in await rest.ConversationsAsync(user, cancellationToken))
+        {
+            if (seq > _cursor.Last(conversation))
+            {
+                since[conversation] = _cursor.Last(conversation);
+            }
+        }
+
+        await ResumeAsync(socket, since, cancellationToken);
+        while (await socket.ReceiveAsync(cancellationToken) is { } frame)
+        {
+            switch (frame.Type)
+            {
+                case "message" when frame is { Conversation: { } conversation, Seq: { } seq }:
+                    switch (_cursor.Offer(conversation, seq))
+                    {
+                        case Offer.Accept:
+                            printer.Message(frame);
+                            if (++_printed >= options.Count)
+                            {
+                                return ExitCodes.Ok;
+                            }
+
+                            break;
+                        case Offer.Gap when !Resuming(conversation):
+                            await ResumeAsync(socket, new Dictionary<string, long> { [conversation] = _cursor.Last(conversation) }, cancellationToken);
+                            break;
+                    }
+
+                    break;
+                case "ack" when frame.Id is { } id && _pendingResumes.Remove(id, out var resumed):
+                    if (frame.Recovered == false)
+                    {
+                        printer.Status("some messages had already been deleted by retention and cannot be replayed");
+                    }
+
+                    // More to replay than one resume carries, or a live message dropped on a gap beyond what came: again.
+                    var again = resumed.Where(c => frame.More == true || _cursor.StillBehind(c)).ToDictionary(c => c, _cursor.Last, StringComparer.Ordinal);
+                    await ResumeAsync(socket, again, cancellationToken);
+                    break;
+                case "error" when frame.Id is { } id && _pendingResumes.Remove(id):
+                    printer.Status($"resume refused: {frame.Code}: {frame.Message}");
+                    break;
+            }
+        }
+
+        return socket.CloseStatus switch
+        {
+            (WebSocketCloseStatus)4003 => Fail(new CliError(ExitCodes.DisconnectedCode, "An administrator disconnected this user: sign in again for a new token.")),
+            (WebSocketCloseStatus)4001 => Fail(new CliError("unauthorized", "The token expired: get a new one.")),
+            WebSocketCloseStatus.InvalidMessageType or WebSocketCloseStatus.MessageTooBig =>
+                Fail(new CliError("bad_request", $"The server closed the socket with {(int)socket.CloseStatus!}: this client sent what the protocol forbids.")),
+            _ => null,
+        };
+    }
+
+    private int Fail(CliError error)
+    {
+        printer.Error(error);
+        return error.ExitCode;
+    }
+
+    private bool Resuming(string conversation) => _pendingResumes.Values.Any(c => c.Contains(conversation, StringComparer.Ordinal));
+
+    private async Task ResumeAsync(ProtocolSocket socket, Dictionary<string, long> since, CancellationToken cancellationToken)
+    {
+        foreach (var chunk in since.Chunk(ResumeMaxConversations))
+        {
+            var id = $"resume-{++_nextResume}";
+            _pendingResumes[id] = [.. chunk.Select(c => c.Key)];
+            await socket.SendAsync(new ResumeFrame(id, chunk.ToDictionary(c => c.Key, c => c.Value, StringComparer.Ordinal)), CliJson.Default.ResumeFrame, cancellationToken);
+        }
+    }
+}
