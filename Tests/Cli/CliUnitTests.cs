@@ -64,34 +64,83 @@ public sealed class CliUnitTests
     }
 
     [Fact]
-    public void The_cursor_accepts_the_next_seq_drops_what_it_printed_and_reports_a_gap_until_a_replay_fills_it()
+    public void The_cursor_prints_the_next_seq_drops_what_it_printed_and_holds_frames_after_a_gap_until_a_replay_fills_it()
     {
-        var cursor = new ConversationCursor();
+        var cursor = new ConversationCursor<long>();
+        var ready = new List<long>();
         cursor.Start("dm:a:b", 4);
-        Assert.Equal(Offer.Duplicate, cursor.Offer("dm:a:b", 4));
-        Assert.Equal(Offer.Accept, cursor.Offer("dm:a:b", 5));
-        Assert.Equal(Offer.Gap, cursor.Offer("dm:a:b", 8));
-        Assert.True(cursor.StillBehind("dm:a:b"));
-        Assert.Equal(5, cursor.Last("dm:a:b"));
+        Assert.Equal(Offer.Duplicate, cursor.Offer("dm:a:b", 4, 4, ready));
+        Assert.Equal(Offer.Accept, cursor.Offer("dm:a:b", 5, 5, ready));
+        Assert.Equal(Offer.Gap, cursor.Offer("dm:a:b", 8, 8, ready));
+        Assert.Equal(Offer.Duplicate, cursor.Offer("dm:a:b", 8, 8, ready));
+        Assert.True(cursor.Behind("dm:a:b"));
+        Assert.Equal((5L, 1), (cursor.Last("dm:a:b"), cursor.HeldCount));
 
-        // The resume from 5 replays 6, 7, 8; the live 8 was dropped, so it is printed once.
-        Assert.Equal([Offer.Accept, Offer.Accept, Offer.Accept, Offer.Duplicate], new long[] { 6, 7, 8, 8 }.Select(seq => cursor.Offer("dm:a:b", seq)));
-        Assert.False(cursor.StillBehind("dm:a:b"));
+        // The resume from 5 replays 6, 7, 8: 6 and 7 release the held 8, so the replayed 8 is a duplicate. Printed once, in order.
+        Assert.Equal([Offer.Accept, Offer.Accept, Offer.Duplicate], new long[] { 6, 7, 8 }.Select(seq => cursor.Offer("dm:a:b", seq, seq, ready)));
+        Assert.Equal([5L, 6, 7, 8], ready);
+        Assert.False(cursor.Behind("dm:a:b"));
+        Assert.Equal(0, cursor.HeldCount);
+    }
+
+    [Fact]
+    public void A_gap_no_replay_fills_is_skipped_and_what_follows_it_is_printed()
+    {
+        var cursor = new ConversationCursor<long>();
+        var ready = new List<long>();
+        cursor.Start("group:g", 2);
+        cursor.Offer("group:g", 6, 6, ready);
+        cursor.Offer("group:g", 7, 7, ready);
+        Assert.Empty(ready);
+
+        Assert.Equal((3L, 5L), cursor.SkipGap("group:g", ready));
+        Assert.Equal([6L, 7], ready);
+        Assert.Equal(7, cursor.Last("group:g"));
+        Assert.Null(cursor.SkipGap("group:g", ready));
+    }
+
+    [Fact]
+    public void The_cursor_holds_at_most_its_limit_and_still_knows_it_is_behind_after_dropping()
+    {
+        var cursor = new ConversationCursor<long>(holdLimit: 2);
+        var ready = new List<long>();
+        foreach (var seq in new long[] { 3, 4, 5 })
+        {
+            Assert.Equal(Offer.Gap, cursor.Offer("dm:a:b", seq, seq, ready));
+        }
+
+        Assert.Equal(2, cursor.HeldCount);
+        Assert.Equal([Offer.Accept, Offer.Accept], new long[] { 1, 2 }.Select(seq => cursor.Offer("dm:a:b", seq, seq, ready)));
+        Assert.Equal([1L, 2, 3, 4], ready);
+
+        // 5 was dropped at the limit: the tail must resume for it.
+        Assert.True(cursor.Behind("dm:a:b"));
+        Assert.Equal(Offer.Accept, cursor.Offer("dm:a:b", 5, 5, ready));
+        Assert.False(cursor.Behind("dm:a:b"));
     }
 
     [Fact]
     public void The_cursor_reads_a_conversation_it_has_not_seen_from_its_first_message_and_rewinds_on_a_new_epoch()
     {
-        var cursor = new ConversationCursor();
-        Assert.Equal(Offer.Gap, cursor.Offer("group:g", 3));
+        var cursor = new ConversationCursor<long>();
+        var ready = new List<long>();
+        Assert.Equal(Offer.Gap, cursor.Offer("group:g", 3, 3, ready));
         Assert.Equal(0, cursor.Last("group:g"));
-        Assert.Equal(Offer.Accept, cursor.Offer("dm:a:c", 1));
+        Assert.Equal(Offer.Accept, cursor.Offer("dm:a:c", 1, 1, ready));
 
         cursor.Rewind();
-        Assert.Equal(0, cursor.Last("dm:a:c"));
-        Assert.False(cursor.StillBehind("group:g"));
-        Assert.Equal(Offer.Accept, cursor.Offer("dm:a:c", 1));
+        Assert.Equal((0L, 0), (cursor.Last("dm:a:c"), cursor.HeldCount));
+        Assert.False(cursor.Behind("group:g"));
+        Assert.Equal(Offer.Accept, cursor.Offer("dm:a:c", 1, 1, ready));
     }
+
+    [Theory]
+    [InlineData("hi\u001b]0;pwned\u0007there", "hi\\u001b]0;pwned\\u0007there")]
+    [InlineData("two\nlines", "two\\u000alines")]
+    [InlineData("abc\u202Eevil", "abc\\u202eevil")]
+    [InlineData("plain text, é and 😀", "plain text, é and 😀")]
+    public void Text_for_a_terminal_has_its_control_characters_and_bidi_overrides_escaped(string text, string shown) =>
+        Assert.Equal(shown, Switchboard.Cli.Output.Printer.Safe(text));
 
     [Theory]
     [InlineData("http://localhost:5000", "http://localhost:5000/", "ws://localhost:5000/ws")]

@@ -13,13 +13,15 @@ public sealed class RestClient : IDisposable
 
     public RestClient(ServerAddress server, string? token, bool insecure)
     {
-        var handler = new SocketsHttpHandler();
+        // The protocol has no redirects; following one could carry a request where --server did not say.
+        var handler = new SocketsHttpHandler { AllowAutoRedirect = false };
         if (insecure)
         {
             handler.SslOptions.RemoteCertificateValidationCallback = static (_, _, _, _) => true;
         }
 
-        _http = new HttpClient(handler, disposeHandler: true) { BaseAddress = server.Rest, Timeout = TimeSpan.FromSeconds(30) };
+        // A history page is at most 1,000 messages and about 1 MiB of bodies by default: 64 MiB bounds a hostile server, not a real one.
+        _http = new HttpClient(handler, disposeHandler: true) { BaseAddress = server.Rest, Timeout = TimeSpan.FromSeconds(30), MaxResponseContentBufferSize = 64 * 1024 * 1024 };
         _token = token;
     }
 

@@ -77,6 +77,11 @@ public sealed class Invocation(ParseResult parse, CommonOptions common, CliEnvir
             Printer.Status("warning: --insecure: the server's certificate is not checked");
         }
 
+        if (Server.Rest.Scheme == Uri.UriSchemeHttp && !Server.Rest.IsLoopback)
+        {
+            Printer.Status($"warning: {Server.Rest.Host} is not this machine and the connection is not encrypted: the token travels in clear (use https)");
+        }
+
         var token = parse.GetValue(common.Token);
         if (token is null && parse.GetValue(common.User) is { } user)
         {

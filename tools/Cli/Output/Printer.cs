@@ -14,7 +14,7 @@ public sealed class Printer(TextWriter output, TextWriter error, bool json)
     public bool Json => json;
 
     public void Result<T>(T value, JsonTypeInfo<T> type, string human) =>
-        output.WriteLine(json ? JsonSerializer.Serialize(value, type) : human);
+        output.WriteLine(json ? JsonSerializer.Serialize(value, type) : Safe(human, keepNewlines: true));
 
     /// <summary>A message frame: as received with <c>--json</c> (byte for byte), else one line for people.</summary>
     public void Message(ServerFrame message)
@@ -25,13 +25,13 @@ public sealed class Printer(TextWriter output, TextWriter error, bool json)
             return;
         }
 
-        output.WriteLine($"{message.Ts} {message.Conversation} #{message.Seq} {message.From}: {BodyText(message.Body)}");
+        output.WriteLine(Safe($"{message.Ts} {message.Conversation} #{message.Seq} {message.From}: {BodyText(message.Body)}"));
     }
 
     /// <summary>A line written as given, for the raw outputs (the token).</summary>
     public void Line(string text) => output.WriteLine(text);
 
-    public void Status(string text) => error.WriteLine(text);
+    public void Status(string text) => error.WriteLine(Safe(text));
 
     public void Error(CliError failure)
     {
@@ -41,9 +41,39 @@ public sealed class Printer(TextWriter output, TextWriter error, bool json)
         }
         else
         {
-            error.WriteLine($"error: {failure.Code}: {failure.Message}");
+            error.WriteLine(Safe($"error: {failure.Code}: {failure.Message}"));
         }
     }
+
+    /// <summary>
+    /// Text for a terminal: control characters (escape sequences could rewrite the screen or the title) and bidi
+    /// overrides (which reorder what is shown) become <c>\uXXXX</c>, newlines too, so one message stays one line.
+    /// Bodies are other people's input; <c>--json</c> output is left as received, for programs.
+    /// </summary>
+    public static string Safe(string text, bool keepNewlines = false)
+    {
+        if (!text.Any(Unsafe))
+        {
+            return text;
+        }
+
+        var safe = new System.Text.StringBuilder(text.Length + 16);
+        foreach (var c in text)
+        {
+            if (Unsafe(c) && !(keepNewlines && c == '\n'))
+            {
+                safe.Append($"\\u{(int)c:x4}");
+            }
+            else
+            {
+                safe.Append(c);
+            }
+        }
+
+        return safe.ToString();
+    }
+
+    private static bool Unsafe(char c) => char.IsControl(c) || c is >= '\u202a' and <= '\u202e' or >= '\u2066' and <= '\u2069';
 
     /// <summary>A body people can read: the text of <c>{"text":...}</c> (what the chat page sends), a string as is, else its JSON.</summary>
     public static string BodyText(JsonElement? body) => body switch

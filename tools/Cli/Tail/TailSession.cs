@@ -18,9 +18,14 @@ public sealed class TailSession(Connection connection, RestClient rest, Printer 
     /// <summary>docs/protocol.md: a resume may name at most 200 conversations.</summary>
     private const int ResumeMaxConversations = 200;
 
-    private readonly ConversationCursor _cursor = new();
+    private readonly ConversationCursor<ServerFrame> _cursor = new();
     private readonly Backoff _backoff = new(options.BackoffInitial, options.BackoffCap, random);
-    private readonly Dictionary<string, string[]> _pendingResumes = new(StringComparer.Ordinal);
+
+    // Each resume in flight, with the position of every conversation it names when it was sent.
+    private readonly Dictionary<string, Dictionary<string, long>> _pendingResumes = new(StringComparer.Ordinal);
+
+    // Resumes in a row that brought a conversation nothing: after two, its gap is taken as gone (retention).
+    private readonly Dictionary<string, int> _stalls = new(StringComparer.Ordinal);
     private string? _epoch;
     private bool _started;
     private long _printed;
@@ -76,6 +81,7 @@ public sealed class TailSession(Connection connection, RestClient rest, Printer 
             finally
             {
                 _pendingResumes.Clear();
+                _stalls.Clear();
                 if (socket is not null)
                 {
                     await socket.DisposeAsync();
@@ -125,24 +131,16 @@ public sealed class TailSession(Connection connection, RestClient rest, Printer 
         }
 
         await ResumeAsync(socket, since, cancellationToken);
+        var ready = new List<ServerFrame>();
         while (await socket.ReceiveAsync(cancellationToken) is { } frame)
         {
+            ready.Clear();
             switch (frame.Type)
             {
                 case "message" when frame is { Conversation: { } conversation, Seq: { } seq }:
-                    switch (_cursor.Offer(conversation, seq))
+                    if (_cursor.Offer(conversation, seq, frame, ready) == Offer.Gap && !Resuming(conversation))
                     {
-                        case Offer.Accept:
-                            printer.Message(frame);
-                            if (++_printed >= options.Count)
-                            {
-                                return ExitCodes.Ok;
-                            }
-
-                            break;
-                        case Offer.Gap when !Resuming(conversation):
-                            await ResumeAsync(socket, new Dictionary<string, long> { [conversation] = _cursor.Last(conversation) }, cancellationToken);
-                            break;
+                        await ResumeAsync(socket, new Dictionary<string, long> { [conversation] = _cursor.Last(conversation) }, cancellationToken);
                     }
 
                     break;
@@ -152,13 +150,20 @@ public sealed class TailSession(Connection connection, RestClient rest, Printer 
                         printer.Status("some messages had already been deleted by retention and cannot be replayed");
                     }
 
-                    // More to replay than one resume carries, or a live message dropped on a gap beyond what came: again.
-                    var again = resumed.Where(c => frame.More == true || _cursor.StillBehind(c)).ToDictionary(c => c, _cursor.Last, StringComparer.Ordinal);
-                    await ResumeAsync(socket, again, cancellationToken);
+                    await ResumeAgainAsync(socket, resumed, frame.More == true, ready, cancellationToken);
                     break;
                 case "error" when frame.Id is { } id && _pendingResumes.Remove(id):
                     printer.Status($"resume refused: {frame.Code}: {frame.Message}");
                     break;
+            }
+
+            foreach (var message in ready)
+            {
+                printer.Message(message);
+                if (++_printed >= options.Count)
+                {
+                    return ExitCodes.Ok;
+                }
             }
         }
 
@@ -178,15 +183,53 @@ public sealed class TailSession(Connection connection, RestClient rest, Printer 
         return error.ExitCode;
     }
 
-    private bool Resuming(string conversation) => _pendingResumes.Values.Any(c => c.Contains(conversation, StringComparer.Ordinal));
+    private bool Resuming(string conversation) => _pendingResumes.Values.Any(c => c.ContainsKey(conversation));
+
+    /// <summary>
+    /// After a resume's ack: resume again where a gap remains (or the server said <c>more</c>) and the last one made
+    /// progress; where two in a row brought nothing, the missing messages are gone: skip them, print what follows.
+    /// </summary>
+    private async Task ResumeAgainAsync(ProtocolSocket socket, Dictionary<string, long> resumed, bool more, List<ServerFrame> ready, CancellationToken cancellationToken)
+    {
+        var again = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var (conversation, from) in resumed)
+        {
+            if (!more && !_cursor.Behind(conversation))
+            {
+                _stalls.Remove(conversation);
+                continue;
+            }
+
+            if (_cursor.Last(conversation) > from || _stalls.GetValueOrDefault(conversation) < 1)
+            {
+                _stalls[conversation] = _cursor.Last(conversation) > from ? 0 : 1;
+                again[conversation] = _cursor.Last(conversation);
+                continue;
+            }
+
+            _stalls.Remove(conversation);
+            if (_cursor.SkipGap(conversation, ready) is var (first, last))
+            {
+                printer.Status($"{conversation}: messages {first} to {last} are no longer stored; skipped");
+            }
+
+            if (_cursor.Behind(conversation))
+            {
+                again[conversation] = _cursor.Last(conversation);
+            }
+        }
+
+        await ResumeAsync(socket, again, cancellationToken);
+    }
 
     private async Task ResumeAsync(ProtocolSocket socket, Dictionary<string, long> since, CancellationToken cancellationToken)
     {
         foreach (var chunk in since.Chunk(ResumeMaxConversations))
         {
             var id = $"resume-{++_nextResume}";
-            _pendingResumes[id] = [.. chunk.Select(c => c.Key)];
-            await socket.SendAsync(new ResumeFrame(id, chunk.ToDictionary(c => c.Key, c => c.Value, StringComparer.Ordinal)), CliJson.Default.ResumeFrame, cancellationToken);
+            var from = chunk.ToDictionary(c => c.Key, c => c.Value, StringComparer.Ordinal);
+            _pendingResumes[id] = from;
+            await socket.SendAsync(new ResumeFrame(id, from), CliJson.Default.ResumeFrame, cancellationToken);
         }
     }
 }
