@@ -219,6 +219,27 @@ public sealed class CliCommandTests(CliFixture fixture)
         }
     }
 
+    [Fact]
+    public async Task A_tail_with_a_dev_token_renews_it_over_the_socket_with_auth_and_keeps_printing()
+    {
+        var (frank, grace) = (CliFixture.NewId("cli-rf"), CliFixture.NewId("cli-rg"));
+
+        // Dev tokens live 12 h: renewing 12 h minus 2 s ahead means about every 2 s (never more often than every second).
+        var tail = CliRunner.Start([.. fixture.Server(true), "--user", frank, "tail", "--count", "1", "--refresh-ahead", $"{(12 * 3600) - 2}"]);
+        await using (tail)
+        {
+            await tail.ConnectedAsync();
+            await Wait.UntilAsync(() => tail.Error.Text.Split("token refreshed").Length > 2, $"two refreshes acked; stderr: {tail.Error.Text}", TimeSpan.FromSeconds(20));
+            Assert.True((await Cli(false, "--user", grace, "send", $"user:{frank}", "still there?")).ExitCode == 0);
+
+            var run = await tail.EndAsync();
+            Assert.Equal(0, run.ExitCode);
+            Assert.EndsWith($"{grace}: still there?\n", run.Output);
+            Assert.DoesNotContain("refused", run.Error);
+            Assert.Equal(1, run.Error.Split("connected to ").Length - 1);
+        }
+    }
+
     private Task<CliRun> Cli(bool viaGateway, params string[] args) => CliRunner.RunAsync([.. fixture.Server(viaGateway), .. args]);
 
     private static string Min(string a, string b) => string.CompareOrdinal(a, b) < 0 ? a : b;

@@ -66,6 +66,12 @@ public sealed record ResumeFrame(string Id, IReadOnlyDictionary<string, long> Si
     public string Type => "resume";
 }
 
+/// <summary>1.1: replace the socket's token before it expires.</summary>
+public sealed record AuthFrame(string Id, string Token)
+{
+    public string Type => "auth";
+}
+
 /// <summary>One entry of <c>GET /api/users/{id}/conversations</c>.</summary>
 public sealed record ConversationSeq(string Conversation, long Seq);
 
@@ -100,6 +106,7 @@ public sealed record Problem(string? Title, string? Detail, string? Code);
 [JsonSerializable(typeof(ServerFrame))]
 [JsonSerializable(typeof(SendFrame))]
 [JsonSerializable(typeof(ResumeFrame))]
+[JsonSerializable(typeof(AuthFrame))]
 [JsonSerializable(typeof(List<ConversationSeq>))]
 [JsonSerializable(typeof(List<ServerFrame>))]
 [JsonSerializable(typeof(GroupView))]

@@ -69,6 +69,9 @@ public sealed class Invocation(ParseResult parse, CommonOptions common, CliEnvir
 
     public RestClient Anonymous() => new(Server, token: null, Insecure);
 
+    /// <summary>After <see cref="ConnectAsync"/>: a way to get a fresh token for the same user when it came from --user (dev tokens), else null.</summary>
+    public Func<CancellationToken, Task<string>>? RenewToken { get; private set; }
+
     /// <summary>--token, else a dev token for --user, else $SWITCHBOARD_TOKEN.</summary>
     public async Task<Connection> ConnectAsync(CancellationToken cancellationToken)
     {
@@ -85,8 +88,13 @@ public sealed class Invocation(ParseResult parse, CommonOptions common, CliEnvir
         var token = parse.GetValue(common.Token);
         if (token is null && parse.GetValue(common.User) is { } user)
         {
-            using var rest = Anonymous();
-            token = await rest.DevTokenAsync(user, parse.GetValue(common.Role)!, cancellationToken);
+            var role = parse.GetValue(common.Role)!;
+            RenewToken = async cancellation =>
+            {
+                using var rest = Anonymous();
+                return await rest.DevTokenAsync(user, role, cancellation);
+            };
+            token = await RenewToken(cancellationToken);
         }
 
         token ??= environment.Variable(CommonOptions.TokenVariable);

@@ -53,10 +53,13 @@ public static class MessagingCommands
         var attempts = new Option<int>("--max-attempts") { Description = "Give up after this many failed reconnects in a row.", DefaultValueFactory = _ => 10 };
         var initial = new Option<double>("--backoff-initial") { Description = "Seconds: the first reconnect waits up to this long.", DefaultValueFactory = _ => 0.5 };
         var cap = new Option<double>("--backoff-cap") { Description = "Seconds: no reconnect waits longer.", DefaultValueFactory = _ => 30 };
-        var command = new Command("tail", "Print every message of your conversations as it arrives; reconnect and resume when the connection drops.") { count, attempts, initial, cap };
+        var ahead = new Option<double>("--refresh-ahead") { Description = "Seconds before the token's expiry to renew it over the socket (auth, protocol 1.1); only with --user (dev tokens).", DefaultValueFactory = _ => 300 };
+        var command = new Command("tail", "Print every message of your conversations as it arrives; reconnect and resume when the connection drops.") { count, attempts, initial, cap, ahead };
         command.SetAction(common, environment, async (parse, invocation, cancellationToken) =>
         {
-            var options = new TailOptions(Seconds(parse.GetValue(initial), "--backoff-initial"), Seconds(parse.GetValue(cap), "--backoff-cap"), parse.GetValue(attempts), parse.GetValue(count));
+            var options = new TailOptions(
+                Seconds(parse.GetValue(initial), "--backoff-initial"), Seconds(parse.GetValue(cap), "--backoff-cap"), parse.GetValue(attempts), parse.GetValue(count),
+                parse.GetValue(ahead) is >= 0 and <= 30 * 86400 and var refresh ? TimeSpan.FromSeconds(refresh) : throw new CliError("bad_request", "--refresh-ahead is seconds, 0 to 30 days."));
             if (options.BackoffCap < options.BackoffInitial || options.MaxAttempts < 0 || options.Count <= 0)
             {
                 throw new CliError("bad_request", "Need --backoff-initial <= --backoff-cap, --max-attempts >= 0 and --count > 0.");
@@ -64,7 +67,7 @@ public static class MessagingCommands
 
             var connection = await invocation.ConnectAsync(cancellationToken);
             using var rest = new RestClient(connection.Server, connection.Token, connection.Insecure);
-            return await new TailSession(connection, rest, invocation.Printer, options).RunAsync(cancellationToken);
+            return await new TailSession(connection, rest, invocation.Printer, options, invocation.RenewToken).RunAsync(cancellationToken);
         });
         return command;
     }

@@ -4,8 +4,11 @@ using Switchboard.Cli.Output;
 
 namespace Switchboard.Cli.Tail;
 
-/// <summary>How a tail reconnects: the backoff and how many failed attempts in a row it makes before giving up.</summary>
-public sealed record TailOptions(TimeSpan BackoffInitial, TimeSpan BackoffCap, int MaxAttempts, long? Count);
+/// <summary>
+/// How a tail reconnects (the backoff, and how many failed attempts in a row before it gives up), when it stops, and
+/// how long before its token's expiry it renews it (only when it can get tokens itself: dev tokens).
+/// </summary>
+public sealed record TailOptions(TimeSpan BackoffInitial, TimeSpan BackoffCap, int MaxAttempts, long? Count, TimeSpan RefreshAhead);
 
 /// <summary>
 /// <c>tail</c>: prints every message of the user's conversations as it arrives, and survives lost connections.
@@ -13,8 +16,12 @@ public sealed record TailOptions(TimeSpan BackoffInitial, TimeSpan BackoffCap, i
 /// the conversations again and resumes each from the last seq printed, so across a reconnect nothing is missed or
 /// printed twice. A conversation that appears after the start line is printed from its first message.
 /// </summary>
-public sealed class TailSession(Connection connection, RestClient rest, Printer printer, TailOptions options, Random? random = null)
+/// <param name="renewToken">Gets a fresh token for the same user (dev tokens), or null when the tail cannot.</param>
+public sealed class TailSession(Connection connection, RestClient rest, Printer printer, TailOptions options, Func<CancellationToken, Task<string>>? renewToken = null, Random? random = null)
 {
+    // Refreshes no more often than this, whatever --refresh-ahead says.
+    private static readonly TimeSpan MinRefreshInterval = TimeSpan.FromSeconds(1);
+
     /// <summary>docs/protocol.md: a resume may name at most 200 conversations.</summary>
     private const int ResumeMaxConversations = 200;
 
@@ -28,12 +35,14 @@ public sealed class TailSession(Connection connection, RestClient rest, Printer 
     private readonly Dictionary<string, int> _stalls = new(StringComparer.Ordinal);
     private string? _epoch;
     private bool _started;
+    private Connection _connection = connection;
+    private (string Id, string Token)? _pendingAuth;
     private long _printed;
     private int _nextResume;
 
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
-        var user = connection.User;
+        var user = _connection.User;
         while (true)
         {
             CliError failure;
@@ -50,7 +59,7 @@ public sealed class TailSession(Connection connection, RestClient rest, Printer 
                     _started = true;
                 }
 
-                socket = await ProtocolSocket.ConnectAsync(connection, cancellationToken);
+                socket = await ProtocolSocket.ConnectAsync(_connection, cancellationToken);
                 _backoff.Reset();
                 var ended = await ServeAsync(socket, user, cancellationToken);
                 if (ended is { } exitCode)
@@ -82,6 +91,7 @@ public sealed class TailSession(Connection connection, RestClient rest, Printer 
             {
                 _pendingResumes.Clear();
                 _stalls.Clear();
+                _pendingAuth = null;
                 if (socket is not null)
                 {
                     await socket.DisposeAsync();
@@ -132,11 +142,52 @@ public sealed class TailSession(Connection connection, RestClient rest, Printer 
 
         await ResumeAsync(socket, since, cancellationToken);
         var ready = new List<ServerFrame>();
-        while (await socket.ReceiveAsync(cancellationToken) is { } frame)
+        var refreshAt = RefreshTime();
+        while (true)
         {
+            // The receive stays pending while a refresh is sent: cancelling a socket's receive would abort the socket.
+            var receiving = socket.ReceiveAsync(cancellationToken);
+            while (refreshAt is { } due && !receiving.IsCompleted)
+            {
+                using var wake = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                var delay = due - DateTimeOffset.UtcNow;
+                var timer = Task.Delay(delay > TimeSpan.Zero ? delay : TimeSpan.Zero, wake.Token);
+                if (await Task.WhenAny(receiving, timer) == timer)
+                {
+                    refreshAt = null;
+                    try
+                    {
+                        await RefreshAsync(socket, cancellationToken);
+                    }
+                    catch (CliError error)
+                    {
+                        // No new token now: the old one holds until its exp, and the 4001 then brings a reconnect that tries again.
+                        printer.Status($"token refresh failed: {error.Code}: {error.Message}");
+                    }
+                }
+
+                await wake.CancelAsync();
+            }
+
+            if (await receiving is not { } frame)
+            {
+                break;
+            }
+
             ready.Clear();
             switch (frame.Type)
             {
+                case "ack" when frame.Id is { } authId && _pendingAuth is { } auth && auth.Id == authId:
+                    _connection = _connection with { Token = auth.Token };
+                    _pendingAuth = null;
+                    refreshAt = RefreshTime();
+                    printer.Status($"token refreshed over the socket (auth), valid until {TokenClaims.Expiry(auth.Token):u}");
+                    break;
+                case "error" when frame.Id is { } authId && _pendingAuth is { } auth && auth.Id == authId:
+                    // The old token holds until its exp; the 4001 then brings a reconnect with a fresh one.
+                    _pendingAuth = null;
+                    printer.Status($"token refresh refused: {frame.Code}: {frame.Message}");
+                    break;
                 case "message" when frame is { Conversation: { } conversation, Seq: { } seq }:
                     if (_cursor.Offer(conversation, seq, frame, ready) == Offer.Gap && !Resuming(conversation))
                     {
@@ -170,11 +221,41 @@ public sealed class TailSession(Connection connection, RestClient rest, Printer 
         return socket.CloseStatus switch
         {
             (WebSocketCloseStatus)4003 => Fail(new CliError(ExitCodes.DisconnectedCode, "An administrator disconnected this user: sign in again for a new token.")),
+            (WebSocketCloseStatus)4001 when renewToken is not null => await RenewForReconnectAsync(cancellationToken),
             (WebSocketCloseStatus)4001 => Fail(new CliError("unauthorized", "The token expired: get a new one.")),
             WebSocketCloseStatus.InvalidMessageType or WebSocketCloseStatus.MessageTooBig =>
                 Fail(new CliError("bad_request", $"The server closed the socket with {(int)socket.CloseStatus!}: this client sent what the protocol forbids.")),
             _ => null,
         };
+    }
+
+    /// <summary>When to send the next <c>auth</c>: <c>--refresh-ahead</c> before the token's exp, or never without a way to get tokens.</summary>
+    private DateTimeOffset? RefreshTime()
+    {
+        if (renewToken is null || TokenClaims.Expiry(_connection.Token) is not { } expiry)
+        {
+            return null;
+        }
+
+        var due = expiry - options.RefreshAhead;
+        var soonest = DateTimeOffset.UtcNow + MinRefreshInterval;
+        return due > soonest ? due : soonest;
+    }
+
+    private async Task RefreshAsync(ProtocolSocket socket, CancellationToken cancellationToken)
+    {
+        var token = await renewToken!(cancellationToken);
+        var id = $"auth-{++_nextResume}";
+        _pendingAuth = (id, token);
+        await socket.SendAsync(new AuthFrame(id, token), CliJson.Default.AuthFrame, cancellationToken);
+    }
+
+    /// <summary>The socket closed with 4001 (the token expired): with a new token the next connection carries on.</summary>
+    private async Task<int?> RenewForReconnectAsync(CancellationToken cancellationToken)
+    {
+        _connection = _connection with { Token = await renewToken!(cancellationToken) };
+        printer.Status("the token expired: reconnecting with a new one");
+        return null;
     }
 
     private int Fail(CliError error)
