@@ -16,13 +16,10 @@ public sealed class ProtocolSocket : IAsyncDisposable
 
     private readonly ClientWebSocket _socket;
 
-    private ProtocolSocket(ClientWebSocket socket, ServerFrame welcome)
-    {
-        _socket = socket;
-        Welcome = welcome;
-    }
+    private ProtocolSocket(ClientWebSocket socket) => _socket = socket;
 
-    public ServerFrame Welcome { get; }
+    /// <summary>The first frame of every socket: who the server says this is, which node holds it, and the log's epoch.</summary>
+    public ServerFrame Welcome { get; private set; } = null!;
 
     /// <summary>Why the server closed the socket, once <see cref="ReceiveAsync"/> has returned null.</summary>
     public WebSocketCloseStatus? CloseStatus => _socket.CloseStatus;
@@ -55,8 +52,18 @@ public sealed class ProtocolSocket : IAsyncDisposable
                 : new CliError(ExitCodes.CodeForStatus(status), $"The server refused the socket with HTTP {status}.", exception);
         }
 
-        var opened = new ProtocolSocket(socket, null!);
-        var welcome = await opened.ReceiveAsync(cancellationToken);
+        var opened = new ProtocolSocket(socket);
+        ServerFrame? welcome;
+        try
+        {
+            welcome = await opened.ReceiveAsync(cancellationToken);
+        }
+        catch (Exception)
+        {
+            socket.Dispose();
+            throw;
+        }
+
         if (welcome is null || welcome.Type != "welcome")
         {
             var why = welcome is null ? $"closed ({(int?)socket.CloseStatus} {socket.CloseStatusDescription})" : $"sent '{welcome.Type}'";
@@ -64,7 +71,8 @@ public sealed class ProtocolSocket : IAsyncDisposable
             throw new CliError(ExitCodes.ConnectionCode, $"The server {why} instead of welcome.");
         }
 
-        return new ProtocolSocket(socket, welcome);
+        opened.Welcome = welcome;
+        return opened;
     }
 
     public Task SendAsync<T>(T frame, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, CancellationToken cancellationToken) =>

@@ -29,6 +29,12 @@ public static class CliCommand
                 invocation.Printer.Error(error);
                 return error.ExitCode;
             }
+            catch (Exception exception) when (exception is System.Net.WebSockets.WebSocketException or HttpRequestException or IOException)
+            {
+                var broke = new CliError(ExitCodes.ConnectionCode, $"The connection broke: {RestClient.Describe(exception)}", exception);
+                invocation.Printer.Error(broke);
+                return broke.ExitCode;
+            }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 invocation.Printer.Status("cancelled");
