@@ -1,0 +1,124 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Switchboard.Cli.Client;
+
+/// <summary>
+/// The frames of docs/protocol.md, written for this client alone (it shares no code with the server): a server frame
+/// is read into one record whose fields are null when that frame type has none; unknown fields are ignored.
+/// </summary>
+public sealed record ServerFrame
+{
+    public string Type { get; init; } = "";
+
+    public string? Id { get; init; }
+
+    // welcome
+    public string? User { get; init; }
+
+    public string? Connection { get; init; }
+
+    public string? Node { get; init; }
+
+    public string? Epoch { get; init; }
+
+    // ack (send, resume) and message
+    public string? Conversation { get; init; }
+
+    public long? Seq { get; init; }
+
+    public bool? Recovered { get; init; }
+
+    public bool? More { get; init; }
+
+    public string? From { get; init; }
+
+    public string? To { get; init; }
+
+    public JsonElement? Body { get; init; }
+
+    public string? Ts { get; init; }
+
+    // error
+    public string? Code { get; init; }
+
+    public string? Message { get; init; }
+
+    /// <summary>The frame as it came: what <c>--json</c> prints for messages, byte for byte.</summary>
+    [JsonIgnore]
+    public string Raw { get; init; } = "";
+
+    public static ServerFrame Parse(string text)
+    {
+        var frame = JsonSerializer.Deserialize(text, CliJson.Default.ServerFrame)
+            ?? throw new CliError(ExitCodes.ConnectionCode, "The server sent a frame that is not a JSON object.");
+        return frame with { Raw = text };
+    }
+}
+
+public sealed record SendFrame(string Id, string To, JsonElement Body)
+{
+    public string Type => "send";
+}
+
+public sealed record ResumeFrame(string Id, IReadOnlyDictionary<string, long> Since)
+{
+    public string Type => "resume";
+}
+
+/// <summary>1.1: replace the socket's token before it expires.</summary>
+public sealed record AuthFrame(string Id, string Token)
+{
+    public string Type => "auth";
+}
+
+/// <summary>One entry of <c>GET /api/users/{id}/conversations</c>.</summary>
+public sealed record ConversationSeq(string Conversation, long Seq);
+
+public sealed record GroupMember(string User, string Role);
+
+/// <summary>A group as <c>GET /api/groups/{id}</c> returns it; <c>members</c> only for those who may read it.</summary>
+public sealed record GroupView(string Id, string Policy, IReadOnlyList<GroupMember>? Members);
+
+public sealed record Presence(string User, bool Online, int Connections);
+
+/// <summary>The reply of <c>POST /api/messages</c>.</summary>
+public sealed record SendReceipt(string Conversation, long Seq, string? Id);
+
+public sealed record TokenReply(string Token);
+
+public sealed record TokenRequest(string User, string Role);
+
+public sealed record PolicyRequest(string Policy);
+
+public sealed record RoleRequest(string Role);
+
+/// <summary>What <c>group remove --json</c> prints (the server answers 204 with no body).</summary>
+public sealed record MemberRemoved(string Group, string User)
+{
+    public bool Removed => true;
+}
+
+/// <summary>RFC 7807 problem details with the protocol's <c>code</c> extension.</summary>
+public sealed record Problem(string? Title, string? Detail, string? Code);
+
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(ServerFrame))]
+[JsonSerializable(typeof(SendFrame))]
+[JsonSerializable(typeof(ResumeFrame))]
+[JsonSerializable(typeof(AuthFrame))]
+[JsonSerializable(typeof(List<ConversationSeq>))]
+[JsonSerializable(typeof(List<ServerFrame>))]
+[JsonSerializable(typeof(GroupView))]
+[JsonSerializable(typeof(Presence))]
+[JsonSerializable(typeof(SendReceipt))]
+[JsonSerializable(typeof(TokenReply))]
+[JsonSerializable(typeof(TokenRequest))]
+[JsonSerializable(typeof(PolicyRequest))]
+[JsonSerializable(typeof(RoleRequest))]
+[JsonSerializable(typeof(Problem))]
+[JsonSerializable(typeof(Output.ErrorLine))]
+[JsonSerializable(typeof(MemberRemoved))]
+[JsonSerializable(typeof(JsonElement))]
+[JsonSerializable(typeof(Dictionary<string, JsonElement>))]
+public sealed partial class CliJson : JsonSerializerContext;
