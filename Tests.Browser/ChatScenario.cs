@@ -34,12 +34,13 @@ public sealed class ChatScenario(ChatBrowser browser, RunOptions options, StepRu
             await Expect(teacher.Page.Locator("#me")).ToHaveTextAsync($"{teacher.User} (teacher)");
         });
 
-        await run.StepAsync("two students sign in", () => amy.Page, async () =>
+        await run.StepAsync("two students sign in, one with a development token, one by pasting an access token", () => amy.Page, async () =>
         {
             amy = new Person(await browser.OpenPageAsync(), $"amy-{_run}");
             ben = new Person(await browser.OpenPageAsync(), $"ben-{_run}");
             await amy.SignInAsync("student");
-            await ben.SignInAsync("student");
+            await ben.PasteTokenAsync(await DevTokenAsync(ben.User, "student"));
+            await Expect(ben.Page.Locator("#me")).ToHaveTextAsync($"{ben.User} (student)");
             await Expect(amy.Page.GetByRole(AriaRole.Link, new() { Name = "Cluster dashboard" })).ToBeHiddenAsync();
         });
 
@@ -220,15 +221,25 @@ public sealed class ChatScenario(ChatBrowser browser, RunOptions options, StepRu
 
     private static string Dm(string a, string b) => string.CompareOrdinal(a, b) < 0 ? $"dm:{a}:{b}" : $"dm:{b}:{a}";
 
+    private async Task<string> DevTokenAsync(string user, string role, HttpClient? client = null)
+    {
+        using var own = client is null ? Http() : null;
+        var http = client ?? own!;
+        using var response = (await http.PostAsJsonAsync("api/dev/token", new { user, role })).EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString()!;
+    }
+
+    private HttpClient Http() => new(new SocketsHttpHandler
+    {
+        // The local cluster's gateway certificate is self-signed.
+        SslOptions = { RemoteCertificateValidationCallback = (_, _, _, _) => true },
+    })
+    { BaseAddress = options.Gateway, Timeout = TimeSpan.FromSeconds(10) };
+
     /// <summary>A message sent over REST as another client would, retried with the same id until the cluster takes it.</summary>
     private async Task<long> SendByRestAsync(string user, string role, string to, string text)
     {
-        using var http = new HttpClient(new SocketsHttpHandler
-        {
-            // The local cluster's gateway certificate is self-signed.
-            SslOptions = { RemoteCertificateValidationCallback = (_, _, _, _) => true },
-        })
-        { BaseAddress = options.Gateway, Timeout = TimeSpan.FromSeconds(10) };
+        using var http = Http();
         var id = Guid.NewGuid().ToString();
         var deadline = Stopwatch.StartNew();
         string? token = null;
@@ -236,8 +247,7 @@ public sealed class ChatScenario(ChatBrowser browser, RunOptions options, StepRu
         {
             try
             {
-                token ??= (await (await http.PostAsJsonAsync("api/dev/token", new { user, role })).EnsureSuccessStatusCode()
-                    .Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString();
+                token ??= await DevTokenAsync(user, role, http);
                 using var request = new HttpRequestMessage(HttpMethod.Post, "api/messages") { Content = JsonContent.Create(new { to, body = new { text }, id }) };
                 request.Headers.Authorization = new("Bearer", token);
                 using var response = await http.SendAsync(request);

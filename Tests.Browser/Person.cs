@@ -28,6 +28,15 @@ public sealed class Person(IPage page, string user)
         await Expect(Status).ToHaveAttributeAsync("data-state", "online");
     }
 
+    /// <summary>Signs in the way a secure deployment asks: the token pasted into its field.</summary>
+    public async Task PasteTokenAsync(string token)
+    {
+        await Page.GetByRole(AriaRole.Button, new() { Name = "I have an access token" }).ClickAsync();
+        await Page.GetByLabel("Access token").FillAsync(token);
+        await Page.GetByLabel("Access token").PressAsync("Enter");
+        await Expect(Status).ToHaveAttributeAsync("data-state", "online");
+    }
+
     /// <summary>Types into the message box and presses Enter (no click: the keyboard path is the one tested).</summary>
     public async Task SayAsync(string text)
     {
