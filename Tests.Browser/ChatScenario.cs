@@ -190,6 +190,7 @@ public sealed class ChatScenario(ChatBrowser browser, RunOptions options, StepRu
 
             await Expect(amy.Message(meanwhile)).ToHaveCountAsync(1);
             await amy.ExpectGaplessAsync();
+            await ExpectFullJitterAsync(amy);
         });
 
         await run.StepAsync("after the failover every page is online and a group post reaches both students exactly once", () => ben.Page, async () =>
@@ -214,6 +215,32 @@ public sealed class ChatScenario(ChatBrowser browser, RunOptions options, StepRu
             await amy.OpenAsync(Dm(amy.User, teacher.User));
             await Expect(amy.Message(meanwhile)).ToHaveCountAsync(1);
         });
+    }
+
+    /// <summary>
+    /// The protocol log (opened with its toggle) lists each reconnect delay: the n-th attempt in a row waits a random
+    /// time in [0, min(30 s, 0.5 s × 2^(n-1))], full jitter.
+    /// </summary>
+    private static async Task ExpectFullJitterAsync(Person person)
+    {
+        await person.Page.GetByRole(AriaRole.Button, new() { Name = "Show protocol log" }).ClickAsync();
+        var log = person.Page.GetByRole(AriaRole.Log);
+        await Expect(log).ToBeVisibleAsync();
+        await Expect(log).ToContainTextAsync("reconnect attempt 1 in");
+        var attempts = System.Text.RegularExpressions.Regex.Matches(await log.InnerTextAsync(), @"reconnect attempt (\d+) in ([\d.]+) s")
+            .Select(m => (N: int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), Delay: double.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture)))
+            .ToList();
+        Console.WriteLine($"[browser] {person.User}'s reconnect delays: {string.Join(", ", attempts.Select(a => $"#{a.N} {a.Delay:0.00} s"))}");
+        foreach (var (n, delay) in attempts)
+        {
+            if (delay < 0 || delay > Math.Min(30, 0.5 * Math.Pow(2, n - 1)) + 0.005)
+            {
+                throw new InvalidOperationException($"reconnect attempt {n} waited {delay} s, outside [0, min(30, 0.5 × 2^{n - 1})]");
+            }
+        }
+
+        await person.Page.GetByRole(AriaRole.Button, new() { Name = "Hide protocol log" }).ClickAsync();
+        await Expect(log).ToBeHiddenAsync();
     }
 
     private static async Task<string> NodesAsync(params Person[] people) =>
