@@ -89,7 +89,7 @@ public sealed class ChatScenario(ChatBrowser browser, RunOptions options, StepRu
             await ben.SayAsync("May I hand in the homework tomorrow?");
             await Expect(teacher.Conversation(dm)).ToContainTextAsync(ben.User);
             await Expect(teacher.Conversation(dm).Locator(".badge")).ToHaveTextAsync("1");
-            await teacher.OpenAsync(dm);
+            await teacher.OpenByKeyboardAsync(dm);
             await Expect(teacher.Page.Locator("#conv-title")).ToHaveTextAsync(ben.User);
             await Expect(teacher.Page.Locator("#conv-sub")).ToHaveTextAsync("online");
             await Expect(teacher.Message("May I hand in the homework tomorrow?")).ToHaveCountAsync(1);

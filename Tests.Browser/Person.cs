@@ -52,6 +52,15 @@ public sealed class Person(IPage page, string user)
         await Expect(Conversation(conversation)).ToHaveAttributeAsync("aria-current", "true");
     }
 
+    /// <summary>Opens a conversation from the keyboard: focus its entry in the list, press Enter.</summary>
+    public async Task OpenByKeyboardAsync(string conversation)
+    {
+        await Conversation(conversation).FocusAsync();
+        await Page.Keyboard.PressAsync("Enter");
+        await Expect(Conversation(conversation)).ToHaveAttributeAsync("aria-current", "true");
+        await Expect(Conversation(conversation)).ToBeFocusedAsync();
+    }
+
     public async Task OpenDirectAsync(string other)
     {
         await Page.GetByLabel("User name to message").FillAsync(other);
