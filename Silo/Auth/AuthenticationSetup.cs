@@ -132,13 +132,14 @@ public static class AuthenticationSetup
     }
 
     /// <summary>
-    /// A dashboard token that came in the query, now validated, goes into the cookie: never one that failed. HttpOnly
+    /// A dashboard token that came in the query, now validated and an admin's, goes into the cookie: never one that failed. HttpOnly
     /// (no script reads it), SameSite=Strict (no other site sends it), and Secure whenever the client's scheme is
     /// https, also behind a gateway whose forwarded headers this silo does not trust (it only makes the cookie stricter).
     /// </summary>
     private static void KeepDashboardToken(TokenValidatedContext context)
     {
-        if (context.HttpContext.Items[DashboardCookie] is not string token)
+        // Only a token that opens the dashboard: anyone else's would ride along with every /dashboard request for nothing.
+        if (context.HttpContext.Items[DashboardCookie] is not string token || context.Principal?.HasClaim(TokenClaims.Role, Caller.AdminRole) != true)
         {
             return;
         }
