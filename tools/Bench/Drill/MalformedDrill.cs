@@ -165,8 +165,8 @@ internal static class MalformedDrill
                 }
                 catch (Exception exception) when (exception is WebSocketException or OperationCanceledException or InvalidOperationException or HttpRequestException)
                 {
-                    Interlocked.Increment(ref connectFailures);
-                    await Task.Delay(200);
+                    // Full jitter, so 50 attackers refused together do not return together.
+                    await Task.Delay(Backoff.FullJitter(Interlocked.Increment(ref connectFailures) % 5, baseMs: 100, capMs: 2_000));
                     continue;
                 }
 

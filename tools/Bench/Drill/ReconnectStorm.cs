@@ -228,7 +228,7 @@ internal static class ReconnectStorm
             for (var attempt = 0; ; attempt++)
             {
                 // Full jitter: uniform over 0..min(cap, base × 2^attempt), so retries spread instead of arriving in waves.
-                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * Math.Min(capMs, baseMs * Math.Pow(2, attempt))));
+                await Task.Delay(Backoff.FullJitter(attempt, baseMs, capMs));
                 try
                 {
                     c.Attempts++;

@@ -128,7 +128,7 @@ internal sealed class LoadEngine : IClientEvents, IAsyncDisposable
             catch (Exception exception) when (attempt < 3 && !cancellationToken.IsCancellationRequested)
             {
                 Console.Error.WriteLine($"  {client.User}: connect attempt {attempt} failed ({exception.GetType().Name}: {exception.Message}); retrying");
-                await Task.Delay(TimeSpan.FromMilliseconds(500 * attempt), cancellationToken);
+                await Task.Delay(Backoff.FullJitter(attempt, baseMs: 500, capMs: 5_000), cancellationToken);
             }
         }
     }
