@@ -13,7 +13,8 @@ public sealed class SpanScrubber : BaseProcessor<Activity>
     /// <summary>The attributes removed.</summary>
     public static readonly string[] Removed =
     [
-        "rpc.orleans.target_id", "rpc.orleans.source_id",
+        // Orleans 10's grain ids on its grain call and runtime spans.
+        "orleans.rpc.target_id", "orleans.rpc.source_id", "orleans.grain.id",
         "url.path", "url.query", "url.full", "http.target", "http.url",
         "client.address", "client.port", "user_agent.original",
         "exception.message", "exception.stacktrace",
