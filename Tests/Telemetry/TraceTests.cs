@@ -13,6 +13,7 @@ namespace Switchboard.Tests.Telemetry;
 /// append span under those, parent by parent; and no span leaves with a user id in it.
 /// </summary>
 [Trait(Category.Name, Category.Cluster)]
+[Collection(TracingCollection.Name)]
 public sealed class TraceTests : IAsyncLifetime
 {
     private readonly SpanList _spans = new();
@@ -175,4 +176,14 @@ internal sealed class SpanList : ICollection<Activity>
     }
 
     System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+}
+
+/// <summary>
+/// Tests whose tracer providers record server spans: a provider listens to every host in the process, so they run
+/// one after another rather than see each other's recorded requests.
+/// </summary>
+[CollectionDefinition(Name)]
+public sealed class TracingCollection
+{
+    public const string Name = "tracing";
 }
