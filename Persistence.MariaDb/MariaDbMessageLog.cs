@@ -45,8 +45,10 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
         if (meterFactory is not null)
         {
             var meter = meterFactory.Create(MeterName);
-            _commitDuration = meter.CreateHistogram<double>("switchboard.log.commit.duration", "ms", "Time from a commit's start to the server's answer (what every ack in it waited for last)");
-            _commitSize = meter.CreateHistogram<int>("switchboard.log.commit.messages", "{message}", "Messages per commit (group commit)");
+            _commitDuration = meter.CreateHistogram("switchboard.log.commit.duration", "s", "Time from a commit's start to the server's answer (what every ack in it waited for last)",
+                tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets.Seconds });
+            _commitSize = meter.CreateHistogram("switchboard.log.commit.messages", "{message}", "Messages per commit (group commit)",
+                tags: null, advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = CommitSizeBuckets });
             meter.CreateObservableGauge("switchboard.log.backlog", () => Backlog, "{message}", "Appends queued or in a commit (refused past MaxBacklog)");
             meter.CreateObservableCounter("switchboard.log.refused", () => Refused, "{message}", "Appends refused because the backlog was full");
         }
@@ -63,6 +65,9 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
     /// </summary>
     public static string ConnectionStringFor(string connectionString) =>
         new MySqlConnectionStringBuilder(connectionString) { ConnectionReset = false }.ConnectionString;
+
+    // Powers of two up to well past any MaxBatch a deployment would choose.
+    private static readonly IReadOnlyList<int> CommitSizeBuckets = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
 
     /// <summary>The meter of the log's instruments.</summary>
     public const string MeterName = "Switchboard.MessageLog";
@@ -467,6 +472,7 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
             startsConversations |= StartsDirectConversation(pending.Message);
         }
 
+        using var activity = StartCommitActivity(batch);
         var started = Stopwatch.GetTimestamp();
         try
         {
@@ -481,17 +487,61 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
                 await CommitTextAsync(batch, sql, startsConversations, await session.ConnectionAsync().ConfigureAwait(false)).ConfigureAwait(false);
             }
         }
-        catch
+        catch (Exception exception)
         {
+            activity?.SetStatus(ActivityStatusCode.Error, exception.GetType().Name);
             await session.AbandonAsync().ConfigureAwait(false);
             throw;
         }
 
         Interlocked.Increment(ref _commits);
         Interlocked.Add(ref _committed, batch.Count);
-        _commitDuration?.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        _commitDuration?.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
         _commitSize?.Record(batch.Count);
     }
+
+    /// <summary>
+    /// The commit's span, only when an append in it is recorded: a child of the first such append (so a traced send
+    /// shows its commit) with links to the others; the writer's loop never starts traces of its own.
+    /// </summary>
+    private static Activity? StartCommitActivity(IReadOnlyList<PendingAppend> batch)
+    {
+        if (!MessageLogTracing.Source.HasListeners())
+        {
+            return null;
+        }
+
+        ActivityContext? parent = null;
+        List<ActivityLink>? links = null;
+        foreach (var pending in batch)
+        {
+            if (pending.Trace is not { } trace)
+            {
+                continue;
+            }
+
+            if (parent is null)
+            {
+                parent = trace;
+            }
+            else if ((links ??= []).Count < MaxCommitLinks)
+            {
+                links.Add(new ActivityLink(trace));
+            }
+        }
+
+        if (parent is null)
+        {
+            return null;
+        }
+
+        var activity = MessageLogTracing.Source.StartActivity("message_log commit", ActivityKind.Client, parent.Value, links: links);
+        activity?.SetTag("db.system.name", "mariadb");
+        activity?.SetTag("switchboard.log.commit.messages", batch.Count);
+        return activity;
+    }
+
+    private const int MaxCommitLinks = 32;
 
     private async Task CommitTextAsync(IReadOnlyList<PendingAppend> batch, StringBuilder sql, bool startsConversations, MySqlConnection connection)
     {
@@ -776,6 +826,9 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
     private sealed class PendingAppend(StoredMessage message)
     {
         public StoredMessage Message { get; } = message;
+
+        // The append's span, when it is recorded: the commit's span joins its trace.
+        public ActivityContext? Trace { get; } = Activity.Current is { Recorded: true } current ? current.Context : null;
 
         // Continuations run where the commit completed: a grain's await is queued to its activation anyway, so
         // forcing them through the thread pool first only cost a wake-up per message.

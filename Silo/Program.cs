@@ -27,6 +27,7 @@ app.MapGroupsApi();
 app.MapUsersApi();
 app.MapClusterApi();
 app.MapDashboard();
+app.MapMetricsEndpoint();
 app.Run();
 
 namespace Switchboard.Silo

@@ -7,10 +7,12 @@ using Switchboard.Gateway.Edges;
 using Switchboard.Gateway.Endpoints;
 using Switchboard.Gateway.Proxy;
 using Switchboard.Messaging;
+using Switchboard.Telemetry;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Health;
 using Yarp.ReverseProxy.Model;
+using Yarp.ReverseProxy.Transforms;
 
 namespace Switchboard.Gateway.Hosting;
 
@@ -84,7 +86,20 @@ public static class GatewayHosting
         services.AddMetrics();
         services.AddSingleton<GatewayMetrics>();
 
-        services.AddReverseProxy();
+        // Metrics only: the gateway records no spans, and the proxy drops the client's trace headers below, so a client
+        // can neither choose a trace id nor force a silo to sample; traces start at the silo. Admin exposure needs a
+        // login the gateway does not have.
+        builder.AddSwitchboardTelemetry("switchboard-gateway", meters: [GatewayMetrics.MeterName, "Microsoft.Orleans", "System.Net.Http"], activitySources: []);
+        services.AddOptions<TelemetryOptions>().Validate(o => o.Prometheus != ScrapeExposure.Admin,
+            $"{TelemetryOptions.SectionName}:Prometheus=Admin needs an admin login, which the gateway has none of: use Local with ScrapeNetworks.");
+
+        services.AddReverseProxy().AddTransforms(transforms =>
+        {
+            foreach (var header in ClientTraceHeaders)
+            {
+                transforms.AddRequestHeaderRemove(header);
+            }
+        });
         services.AddSingleton<IForwarderHttpClientFactory, SiloHttpClientFactory>();
         services.AddOptions<TransportFailureRateHealthPolicyOptions>().Configure<IOptions<GatewayHostOptions>>((passive, gateway) =>
         {
@@ -99,6 +114,9 @@ public static class GatewayHosting
             context.ProblemDetails.Extensions.TryAdd("code", (context.ProblemDetails.Status ?? 500) >= 500 ? ProtocolError.Unavailable.ToWire() : ProtocolError.BadRequest.ToWire()));
         return builder;
     }
+
+    /// <summary>The W3C and legacy trace context headers a client might send; never forwarded to a silo.</summary>
+    public static readonly string[] ClientTraceHeaders = ["traceparent", "tracestate", "baggage", "Request-Id", "Correlation-Context"];
 
     public static WebApplication MapSwitchboardGateway(this WebApplication app)
     {
@@ -120,6 +138,7 @@ public static class GatewayHosting
         // Before the proxy: a refused request never opens a connection to a silo.
         app.UseRateLimiter();
         app.MapHealthEndpoints();
+        app.MapScrapeEndpoint(adminPolicy: null);
         if (!app.Services.GetRequiredService<IOptions<GatewayHostOptions>>().Value.RouteDevTokens)
         {
             // More specific than the /api catch-all, so it wins: dev tokens never pass the front door unless configured.

@@ -54,9 +54,27 @@ internal static class MessageLogCalls
         }
     }
 
-    /// <summary>Appends <paramref name="message"/> through the append path's guard.</summary>
+    /// <summary>Appends <paramref name="message"/> through the append path's guard, in a span when traces are recorded.</summary>
     public static ValueTask AppendAsync(IMessageLog log, StoredMessage message) =>
-        GuardAsync(static s => s.log.AppendAsync(s.message), (log, message));
+        MessageLogTracing.Source.HasListeners()
+            ? AppendTracedAsync(log, message)
+            : GuardAsync(static s => s.log.AppendAsync(s.message), (log, message));
+
+    // Async on purpose: the span becomes Activity.Current only inside this frame, so the caller's current span is
+    // its own again once the append is done.
+    private static async ValueTask AppendTracedAsync(IMessageLog log, StoredMessage message)
+    {
+        using var activity = MessageLogTracing.StartAppend(message);
+        try
+        {
+            await GuardAsync(static s => s.log.AppendAsync(s.message), (log, message));
+        }
+        catch (Exception exception) when (exception is not DuplicateRequestException)
+        {
+            activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, exception.GetType().Name);
+            throw;
+        }
+    }
 
     /// <summary>
     /// Whether a failed append leaves its seq in doubt. A refused duplicate does not: the log refused the whole row

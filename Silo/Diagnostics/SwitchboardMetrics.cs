@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Switchboard.Grains.Conversations;
 
 namespace Switchboard.Silo.Diagnostics;
 
@@ -24,7 +25,8 @@ public sealed class SwitchboardMetrics
         _delivered = meter.CreateCounter<long>("switchboard.messages.delivered", "{message}", "Message frames queued to local sockets");
         _queueDrops = meter.CreateCounter<long>("switchboard.queue.overflows", "{connection}", "Connections closed because their outbound queue was full");
         _errors = meter.CreateCounter<long>("switchboard.errors", "{error}", "Error frames and problem details sent, by code");
-        _sendDuration = meter.CreateHistogram<double>("switchboard.send.duration", "ms", "Time from a send frame to its ack");
+        _sendDuration = meter.CreateHistogram("switchboard.send.duration", "s", "Time from a send frame to its ack",
+            tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets.Seconds });
         _sinkCalls = meter.CreateCounter<long>("switchboard.sink.calls", "{call}", "Calls from grains into this silo's sink, by kind (user, group)");
         _socketsOpened = meter.CreateCounter<long>("switchboard.sockets.opened", "{connection}", "Sockets accepted, by the layer that took the upgrade (connection, http)");
         meter.CreateObservableGauge("switchboard.connections", () => registry.ConnectionCount, "{connection}", "Open sockets on this silo");
@@ -45,5 +47,5 @@ public sealed class SwitchboardMetrics
 
     public void SocketOpened(string layer) => _socketsOpened.Add(1, new KeyValuePair<string, object?>("layer", layer));
 
-    public void SendCompleted(TimeSpan elapsed) => _sendDuration.Record(elapsed.TotalMilliseconds);
+    public void SendCompleted(TimeSpan elapsed) => _sendDuration.Record(elapsed.TotalSeconds);
 }

@@ -59,6 +59,12 @@ public static class OrleansHosting
             {
                 siloBuilder.AddDashboard();
             }
+
+            // Grain call filters take every call off Orleans' no-filter fast path: only when traces are recorded.
+            if (Switchboard.Telemetry.TelemetryHosting.TracesOn(builder.Configuration))
+            {
+                siloBuilder.AddActivityPropagation();
+            }
         });
 
         // Registered after the silo so it stops before it (hosted services stop in reverse order): sockets

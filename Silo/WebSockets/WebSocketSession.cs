@@ -175,6 +175,10 @@ public sealed class WebSocketSession : IClientConnection, IOutboundWriter
     private async Task ReceiveLoopAsync(WebSocket socket, Func<WebSocketSession, ReadOnlyMemory<byte>, ValueTask> handle, CancellationToken cancellationToken)
     {
         byte[]? buffer = null;
+
+        // Each frame's grain calls start traces of their own, sampled one by one: under the upgrade's request span
+        // (which lasts as long as the socket) a sampled socket would trace every message it ever sent, in one trace.
+        System.Diagnostics.Activity.Current = null;
         try
         {
             while (true)

@@ -168,7 +168,7 @@ public sealed class MariaDbMessageLogTests(DurableClusterFixture fixture)
         // The held message's commit, then the three queued behind the lock in one.
         Assert.Equal([1, 3], sizes.ToArray());
         Assert.Equal(2, durations.Count);
-        Assert.All(durations, d => Assert.InRange(d, 0, 60_000));
+        Assert.All(durations, d => Assert.InRange(d, 0, 60)); // seconds
         Assert.Equal(2, log.Commits);
 
         // Every append answered: nothing waits in the backlog, and nothing was refused.

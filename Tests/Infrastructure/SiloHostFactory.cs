@@ -28,10 +28,13 @@ public sealed class SiloHostFactory : WebApplicationFactory<SiloProgram>
 
     private readonly Dictionary<string, string?> _settings;
     private readonly string _environment;
+    private readonly Action<IServiceCollection>? _services;
 
-    public SiloHostFactory(IDictionary<string, string?>? settings = null, string environment = TestEnvironment)
+    /// <param name="services">Extra service registrations, after the host's own (e.g. an in-memory trace exporter).</param>
+    public SiloHostFactory(IDictionary<string, string?>? settings = null, string environment = TestEnvironment, Action<IServiceCollection>? services = null)
     {
         _environment = environment;
+        _services = services;
         _settings = new Dictionary<string, string?>
         {
             ["Switchboard:Silo:SiloPort"] = "0",
@@ -97,5 +100,9 @@ public sealed class SiloHostFactory : WebApplicationFactory<SiloProgram>
         builder.UseSetting("Urls", "http://127.0.0.1:0");
         builder.ConfigureServices(services => services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5)));
         builder.ConfigureLogging(logging => logging.AddProvider(Logs));
+        if (_services is not null)
+        {
+            builder.ConfigureServices(_services);
+        }
     }
 }

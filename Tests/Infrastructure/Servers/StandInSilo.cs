@@ -28,6 +28,9 @@ public sealed class StandInSilo : IAsyncDisposable
     /// <summary>Requests that reached it, health checks left out.</summary>
     public int Requests => Volatile.Read(ref _requests);
 
+    /// <summary>The header names of the last request that reached it (health checks left out).</summary>
+    public IReadOnlyList<string> LastHeaders { get; private set; } = [];
+
     public static async Task<StandInSilo> StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -41,6 +44,7 @@ public sealed class StandInSilo : IAsyncDisposable
                 return Task.CompletedTask;
             }
 
+            silo.LastHeaders = context.Request.Headers.Keys.ToList();
             Interlocked.Increment(ref silo._requests);
             context.Response.StatusCode = Status;
             return Task.CompletedTask;
