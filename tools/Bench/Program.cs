@@ -15,6 +15,7 @@ using Switchboard.Bench.Load;
 //   slow-reader-drill [options]   a group member stops reading: it is closed with 4008, the others' latency holds
 //   reconnect-storm [options]     N sockets dropped at once reconnect with backoff and full jitter, resume: nothing acked lost
 //   group-fill URL [members] [concurrency]   the time of each 1,000 members added to one group over REST
+//   tls-floor [sockets] [--plain] what an idle WebSocket costs a bare Kestrel server, with TLS and without
 var workload = args.Length > 0 ? args[0] : "cluster-path";
 int Arg(int index, int fallback) => args.Length > index && int.TryParse(args[index], out var value) ? value : fallback;
 
@@ -32,6 +33,8 @@ return workload switch
     "slow-reader-drill" => await SlowReaderDrill.RunAsync(args[1..]),
     "reconnect-storm" => await ReconnectStorm.RunAsync(args[1..]),
     "group-fill" => await GroupFillBenchmark.RunAsync(args[1..]),
+    "tls-floor" => await TlsFloorBenchmark.RunAsync(args[1..]),
+    "tls-floor-clients" when args.Length > 2 => await TlsFloorBenchmark.RunClientsAsync(args[1..]),
     _ => Usage(),
 };
 
@@ -50,5 +53,6 @@ static int Usage()
     Console.Error.WriteLine(SlowReaderDrill.Usage);
     Console.Error.WriteLine(ReconnectStorm.Usage);
     Console.Error.WriteLine(GroupFillBenchmark.Usage);
+    Console.Error.WriteLine(TlsFloorBenchmark.Usage);
     return 2;
 }
