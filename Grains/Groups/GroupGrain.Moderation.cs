@@ -82,6 +82,28 @@ internal sealed partial class GroupGrain
         // The ban is stored first: from here every join, post and read is refused. Then the membership goes, and the
         // user grain tells the user's silos to drop the group before this returns (a retried ban repeats only this).
         await RemoveAsync(user);
+        await CutOffAsync(user);
+    }
+
+    /// <summary>
+    /// Tells every silo this group delivers to that <paramref name="user"/> is out, and waits for each. The user grain
+    /// did so already, but it lets a silo it could not reach catch up at its next renewal (a minute): for a ban that is
+    /// too late, and these are exactly the silos this grain's fan-out reaches. Idempotent on the silos.
+    /// </summary>
+    private async Task CutOffAsync(UserId user)
+    {
+        _subscribers.RemoveExpired();
+        var calls = _subscribers.Routes.Select(route => route.Sink.MembershipChangedAsync(user, Id, false)).ToArray();
+        try
+        {
+            await Task.WhenAll(calls);
+        }
+        catch (Exception exception)
+        {
+            GroupLog.BanNotConfirmed(logger, Id.Value, user.Value, calls.Count(c => !c.IsCompletedSuccessfully), exception);
+            throw SwitchboardException.Unavailable(
+                $"{user} is banned from {Id}, but a node did not confirm it stopped delivering the group to them; retry the ban.");
+        }
     }
 
     public async Task UnbanAsync(Caller caller, UserId user)
@@ -205,6 +227,9 @@ internal static partial class GroupLog
 
     [LoggerMessage(EventId = 2021, Level = LogLevel.Information, Message = "Group {Group}: {User} banned by {By}")]
     public static partial void Banned(ILogger logger, string group, string user, string by);
+
+    [LoggerMessage(EventId = 2023, Level = LogLevel.Warning, Message = "Group {Group}: {Silos} silos did not confirm that banned user {User} is cut off; the ban is stored and its caller told to retry")]
+    public static partial void BanNotConfirmed(ILogger logger, string group, string user, int silos, Exception exception);
 
     [LoggerMessage(EventId = 2022, Level = LogLevel.Information, Message = "Group {Group}: message {Seq} deleted by {By}")]
     public static partial void MessageDeleted(ILogger logger, string group, long seq, string by);

@@ -48,6 +48,24 @@ public sealed class ModerationRoutingTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_ban_reaches_a_silo_the_users_grain_lost_track_of_through_the_groups_own_subscribers()
+    {
+        var owner = new Caller(new UserId(NewId("teacher")), Caller.TeacherRole);
+        var user = new UserId(NewId("student"));
+        var group = new GroupId(NewId("class"));
+        await fixture.Grains.GetGroupGrain(group).PutAsync(owner, GroupPolicy.Open);
+        await fixture.ConnectAsync(user.Value, silo: 1);
+        await fixture.Grains.GetGroupGrain(group).JoinAsync(new Caller(user, "student"));
+
+        // A new activation of the user grain knows no silo until the next renewal; the group's subscribers are stored.
+        await fixture.Grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        Assert.Contains(user, fixture.Registry(1).GetGroupMembers(group));
+        await fixture.Grains.GetGroupGrain(group).BanAsync(owner, user);
+
+        Assert.DoesNotContain(user, fixture.Registry(1).GetGroupMembers(group));
+    }
+
+    [Fact]
     public async Task Mutes_and_bans_outlive_the_group_grains_activation()
     {
         var owner = new Caller(new UserId(NewId("teacher")), Caller.TeacherRole);
