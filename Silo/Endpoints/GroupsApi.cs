@@ -5,7 +5,7 @@ using Switchboard.Messaging;
 
 namespace Switchboard.Silo.Endpoints;
 
-/// <summary>Groups: create or change policy, members, and reading a group.</summary>
+/// <summary>Groups: create or change policy, members, moderation (mutes and bans), and reading a group.</summary>
 public static class GroupsApi
 {
     public static IEndpointRouteBuilder MapGroupsApi(this IEndpointRouteBuilder endpoints)

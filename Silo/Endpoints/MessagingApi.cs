@@ -10,7 +10,7 @@ using Switchboard.Silo.Conversations;
 
 namespace Switchboard.Silo.Endpoints;
 
-/// <summary><c>POST /api/messages</c> and <c>GET /api/conversations/{id}/messages</c>.</summary>
+/// <summary><c>POST /api/messages</c>, <c>GET /api/conversations/{id}/messages</c> and deleting one of them.</summary>
 public static class MessagingApi
 {
     public const int DefaultHistoryLimit = 100;
