@@ -174,7 +174,7 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = new MySqlCommand(
-            "SELECT seq, sender, recipient, request_id, body, created_at FROM sb_messages " +
+            "SELECT seq, sender, recipient, request_id, body, created_at, deleted FROM sb_messages " +
             "WHERE conversation = @c AND seq > @after ORDER BY seq LIMIT @limit", connection);
         command.Parameters.AddWithValue("@c", conversation.Value);
         var from = command.Parameters.AddWithValue("@after", after);
@@ -196,7 +196,7 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
                 while (await reader.ReadAsync(cancellationToken))
                 {
                     rows++;
-                    var size = reader.GetBytes(4, 0, null, 0, 0);
+                    var size = reader.IsDBNull(4) ? 0 : reader.GetBytes(4, 0, null, 0, 0);
                     if (messages.Count == limit || (messages.Count > 0 && bytes + size > maxBytes))
                     {
                         more = true;
@@ -624,8 +624,9 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
         new UserId(reader.GetString(1)),
         Recipient.TryParse(reader.GetString(2), out var to) ? to : throw new InvalidDataException($"Bad recipient in {conversation}."),
         reader.GetString(3),
-        (byte[])reader.GetValue(4),
-        AsUtc(reader.GetDateTime(5)));
+        reader.IsDBNull(4) ? [] : (byte[])reader.GetValue(4),
+        AsUtc(reader.GetDateTime(5)),
+        Deleted: reader.GetBoolean(6));
 
     private static ConversationId ParseConversation(string value) =>
         ConversationId.TryParse(value, out var id) ? id : throw new InvalidDataException($"Bad conversation id '{value}' in the log.");

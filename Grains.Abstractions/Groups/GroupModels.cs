@@ -77,16 +77,27 @@ public static class GroupReaders
     public static bool MayRead(GroupPolicy policy, bool isMember) => policy == GroupPolicy.Open || isMember;
 }
 
-/// <summary>A group as <c>GET /api/groups/{id}</c> shows it.</summary>
+/// <summary>A group as <c>GET /api/groups/{id}</c> shows it (the edge decides who sees which part).</summary>
 [GenerateSerializer, Immutable, Alias("sb.GroupInfo")]
 public sealed record GroupInfo(
     [property: Id(0)] GroupId Id,
     [property: Id(1)] GroupPolicy Policy,
-    [property: Id(2)] ImmutableArray<GroupMember> Members)
+    [property: Id(2)] ImmutableArray<GroupMember> Members,
+    [property: Id(3)] ImmutableArray<GroupMute> Mutes,
+    [property: Id(4)] ImmutableArray<UserId> Bans)
 {
-    /// <summary>Whether <paramref name="user"/> may read the group (<see cref="GroupReaders.MayRead"/>).</summary>
-    public bool MayRead(UserId user) => GroupReaders.MayRead(Policy, Members.Any(m => m.User == user));
+    /// <summary>Whether <paramref name="user"/> may read the group (<see cref="GroupReaders.MayRead"/>); never when banned.</summary>
+    public bool MayRead(UserId user) => !Bans.Contains(user) && GroupReaders.MayRead(Policy, Members.Any(m => m.User == user));
+
+    /// <summary>Whether <paramref name="user"/> is an owner of the group.</summary>
+    public bool IsOwner(UserId user) => Members.Any(m => m.User == user && m.Role == GroupRole.Owner);
 }
+
+/// <summary>A muted user and when the mute ends (null: until unmuted).</summary>
+[GenerateSerializer, Immutable, Alias("sb.GroupMute")]
+public sealed record GroupMute(
+    [property: Id(0)] UserId User,
+    [property: Id(1)] DateTimeOffset? Until);
 
 /// <summary>A member and its role.</summary>
 [GenerateSerializer, Immutable, Alias("sb.GroupMember")]

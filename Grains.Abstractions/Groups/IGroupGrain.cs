@@ -49,6 +49,35 @@ public interface IGroupGrain : IGrainWithStringKey
     [ReadOnly, Alias("GetLatestSeq")]
     Task<long> GetLatestSeqAsync();
 
+    /// <summary>
+    /// Mutes <paramref name="user"/> until <paramref name="until"/> (null: until unmuted): their posts are refused.
+    /// Owners and admins; an owner only by an admin.
+    /// </summary>
+    [Alias("Mute")]
+    Task MuteAsync(Caller caller, UserId user, DateTimeOffset? until);
+
+    /// <summary>Lifts a mute (owners and admins; idempotent).</summary>
+    [Alias("Unmute")]
+    Task UnmuteAsync(Caller caller, UserId user);
+
+    /// <summary>
+    /// Bans <paramref name="user"/>: removes their membership (their silos stop delivering the group before this
+    /// returns) and refuses their join, post, read and resume whatever the policy. Owners and admins; an owner only by an admin.
+    /// </summary>
+    [Alias("Ban")]
+    Task BanAsync(Caller caller, UserId user);
+
+    /// <summary>Lifts a ban (owners and admins; idempotent); the user is not made a member again.</summary>
+    [Alias("Unban")]
+    Task UnbanAsync(Caller caller, UserId user);
+
+    /// <summary>
+    /// Erases message <paramref name="seq"/>'s body (its sender, or an owner or admin; idempotent) and tells the
+    /// subscribed silos; <c>NotFound</c> for a seq never sent.
+    /// </summary>
+    [Alias("DeleteMessage")]
+    Task DeleteMessageAsync(Caller caller, long seq);
+
     /// <summary>Subscribes a silo's sink to the group's messages until it expires; silos renew before then.</summary>
     // Interleaves: a join awaits the user grain, which awaits the silo's sink, which calls this; queued behind the join, each would wait on the other until a timeout.
     [AlwaysInterleave, Alias("Subscribe")]

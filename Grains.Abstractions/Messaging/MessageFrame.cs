@@ -26,11 +26,35 @@ public static class MessageFrame
         writer.WriteString("from"u8, message.From.Value);
         writer.WriteString("to"u8, message.To.Value);
         writer.WriteString("id"u8, message.RequestId);
-        writer.WritePropertyName("body"u8);
-        writer.WriteRawValue(message.Body, skipInputValidation: true);
+        if (message.Deleted)
+        {
+            writer.WriteNull("body"u8);
+        }
+        else
+        {
+            writer.WritePropertyName("body"u8);
+            writer.WriteRawValue(message.Body, skipInputValidation: true);
+        }
+
         writer.WriteString("ts"u8, ts);
+        if (message.Deleted)
+        {
+            writer.WriteBoolean("deleted"u8, true);
+        }
+
         writer.WriteEndObject();
     }
+
+    /// <summary>Serializes the <c>deleted</c> frame: message <paramref name="seq"/> of <paramref name="conversation"/> was deleted by <paramref name="by"/>.</summary>
+    public static byte[] SerializeDeleted(Conversations.ConversationId conversation, long seq, Identity.UserId by) => FrameBuffer.Write((conversation, seq, by), static (w, s) =>
+    {
+        w.WriteStartObject();
+        w.WriteString("type"u8, "deleted"u8);
+        w.WriteString("conversation"u8, s.conversation.Value);
+        w.WriteNumber("seq"u8, s.seq);
+        w.WriteString("by"u8, s.by.Value);
+        w.WriteEndObject();
+    });
 
     /// <summary>ISO 8601 UTC with milliseconds, e.g. <c>2026-11-25T15:01:40.123Z</c>.</summary>
     public static string FormatTimestamp(DateTimeOffset timestamp)

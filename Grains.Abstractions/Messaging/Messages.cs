@@ -23,7 +23,10 @@ public sealed record SendReceipt(
     [property: Id(0)] ConversationId Conversation,
     [property: Id(1)] long Seq);
 
-/// <summary>A message as the log stores it and the <c>message</c> frame shows it.</summary>
+/// <summary>
+/// A message as the log stores it and the <c>message</c> frame shows it. Once deleted, <c>Deleted</c> is true, the body
+/// is empty and the frame shows <c>"body":null,"deleted":true</c>.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("sb.StoredMessage")]
 public sealed record StoredMessage(
     [property: Id(0)] ConversationId Conversation,
@@ -32,7 +35,8 @@ public sealed record StoredMessage(
     [property: Id(3)] Recipient To,
     [property: Id(4)] string RequestId,
     [property: Id(5)] byte[] Body,
-    [property: Id(6)] DateTimeOffset Timestamp);
+    [property: Id(6)] DateTimeOffset Timestamp,
+    [property: Id(7)] bool Deleted = false);
 
 /// <summary>
 /// A message on its way to sockets: the <c>message</c> frame is serialized once, where it was sequenced,

@@ -37,6 +37,15 @@ public interface IMessageLog
     /// </summary>
     ValueTask<IReadOnlyList<ConversationSummary>?> ListDirectConversationsAsync(UserId user, int limit, CancellationToken cancellationToken = default);
 
+    /// <summary>The sender of message <paramref name="seq"/> (erased or not), or null when the log has no such message.</summary>
+    ValueTask<UserId?> FindSenderAsync(ConversationId conversation, long seq, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Erases the body of message <paramref name="seq"/> from storage and marks it deleted; it keeps its seq, sender and
+    /// time. Idempotent; false when the log has no such message.
+    /// </summary>
+    ValueTask<bool> EraseAsync(ConversationId conversation, long seq, CancellationToken cancellationToken = default);
+
     /// <summary>The user's direct conversations plus the given group conversations, each with its latest seq (0 when empty).</summary>
     ValueTask<IReadOnlyList<ConversationSummary>> ListConversationsAsync(UserId user, IReadOnlyCollection<ConversationId> groups, CancellationToken cancellationToken = default);
 }

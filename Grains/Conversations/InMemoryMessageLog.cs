@@ -58,6 +58,12 @@ public sealed class InMemoryMessageLog : IMessageLog, ILogEpoch
     public ValueTask<SendReceipt?> FindRequestAsync(UserId sender, string requestId, CancellationToken cancellationToken = default) =>
         ValueTask.FromResult(_requests.TryGetValue(sender, out var requests) ? requests.Find(requestId) : null);
 
+    public ValueTask<UserId?> FindSenderAsync(ConversationId conversation, long seq, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(_conversations.TryGetValue(conversation, out var log) ? log.Find(seq)?.From : null);
+
+    public ValueTask<bool> EraseAsync(ConversationId conversation, long seq, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(_conversations.TryGetValue(conversation, out var log) && log.Erase(seq));
+
     public ValueTask<IReadOnlyList<ConversationSummary>?> ListDirectConversationsAsync(UserId user, int limit, CancellationToken cancellationToken = default)
     {
         if (!_directByUser.TryGetValue(user, out var direct))
@@ -119,6 +125,30 @@ public sealed class InMemoryMessageLog : IMessageLog, ILogEpoch
                 }
 
                 _messages.Add(message);
+            }
+        }
+
+        public StoredMessage? Find(long seq)
+        {
+            lock (_lock)
+            {
+                return seq >= 1 && seq <= _messages.Count ? _messages[(int)(seq - 1)] : null;
+            }
+        }
+
+        public bool Erase(long seq)
+        {
+            lock (_lock)
+            {
+                if (seq < 1 || seq > _messages.Count)
+                {
+                    return false;
+                }
+
+                // The record is replaced, not edited: the old body is no longer referenced by the log.
+                var index = (int)(seq - 1);
+                _messages[index] = _messages[index] with { Body = [], Deleted = true };
+                return true;
             }
         }
 

@@ -72,7 +72,7 @@ internal sealed partial class GroupGrain(
             .OrderBy(m => m.Key, StringComparer.Ordinal)
             .Select(m => new GroupMember(new UserId(m.Key), m.Value))
             .ToImmutableArray();
-        return Task.FromResult(new GroupInfo(Id, state.State.Policy, members));
+        return Task.FromResult(new GroupInfo(Id, state.State.Policy, members, ActiveMutes(), BannedUsers()));
     }
 
     public async Task<bool> PutAsync(Caller caller, GroupPolicy policy)
@@ -109,6 +109,7 @@ internal sealed partial class GroupGrain(
     {
         EnsureExists();
         EnsureManager(caller);
+        EnsureNotBanned(user);
         var existed = _members.TryGetRole(user.Value, out var current);
         if (existed && current == GroupRole.Owner && role != GroupRole.Owner && _members.OwnerCount() == 1)
         {
@@ -143,6 +144,7 @@ internal sealed partial class GroupGrain(
     public async Task JoinAsync(Caller caller)
     {
         EnsureExists();
+        EnsureNotBanned(caller.User);
         if (state.State.Policy == GroupPolicy.Members)
         {
             throw SwitchboardException.Forbidden($"Group {Id} admits members only through its owners.");
@@ -168,6 +170,8 @@ internal sealed partial class GroupGrain(
     {
         EnsureExists();
         var sender = command.Sender;
+        EnsureNotBanned(sender.User);
+        EnsureNotMuted(sender.User);
         var isMember = _members.TryGetRole(sender.User.Value, out var role);
         var allowed = state.State.Policy switch
         {
@@ -199,6 +203,7 @@ internal sealed partial class GroupGrain(
     public Task AuthorizeReadAsync(Caller caller)
     {
         EnsureExists();
+        EnsureNotBanned(caller.User);
         if (!GroupReaders.MayRead(state.State.Policy, _members.Contains(caller.User.Value)))
         {
             throw SwitchboardException.Forbidden($"Only members read {Id}.");

@@ -43,6 +43,17 @@ public sealed class GroupState
     /// <summary>Which set of bucket states is current: a new layout is written whole before this state points at it.</summary>
     [Id(6)]
     public int Layout { get; set; }
+
+    /// <summary>
+    /// Muted users and when their mute ends (null: until unmuted). Kept here, not in the member buckets: mutes are
+    /// rare and few (capped), so a change rewrites this small state once; expired entries are dropped at the next write.
+    /// </summary>
+    [Id(7)]
+    public Dictionary<string, DateTimeOffset?> Mutes { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Banned users: refused join, post, read and resume whatever the policy. Here for the same reason as <see cref="Mutes"/>.</summary>
+    [Id(8)]
+    public HashSet<string> Bans { get; set; } = new(StringComparer.Ordinal);
 }
 
 /// <summary>Part of a large group's members (those whose id hashes to it) and their outbox entries.</summary>

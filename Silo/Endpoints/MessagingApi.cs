@@ -10,7 +10,7 @@ using Switchboard.Silo.Conversations;
 
 namespace Switchboard.Silo.Endpoints;
 
-/// <summary><c>POST /api/messages</c> and <c>GET /api/conversations/{id}/messages</c>.</summary>
+/// <summary><c>POST /api/messages</c>, <c>GET /api/conversations/{id}/messages</c> and deleting one of them.</summary>
 public static class MessagingApi
 {
     public const int DefaultHistoryLimit = 100;
@@ -21,7 +21,26 @@ public static class MessagingApi
         var api = endpoints.MapGroup("/api").RequireAuthorization().WithProblemDetails();
         api.MapPost("/messages", SendAsync);
         api.MapGet("/conversations/{conversation}/messages", GetHistoryAsync);
+        api.MapDelete("/conversations/{conversation}/messages/{seq}", DeleteMessageAsync);
         return endpoints;
+    }
+
+    private static async Task<NoContent> DeleteMessageAsync(HttpContext context, string conversation, string seq, MessageDeletion deletion)
+    {
+        var caller = Caller(context.User);
+        if (!ConversationId.TryParse(conversation, out var id))
+        {
+            throw SwitchboardException.BadRequest($"'{conversation}' is not a conversation id.");
+        }
+
+        // Parsed here, not bound as a long: a bad seq is the protocol's bad_request, not the framework's bare 400.
+        if (!long.TryParse(seq, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number) || number < 1)
+        {
+            throw SwitchboardException.BadRequest("'seq' must be a positive integer.");
+        }
+
+        await deletion.DeleteAsync(caller, id, number);
+        return TypedResults.NoContent();
     }
 
     private static async Task<Ok<SendReply>> SendAsync(HttpContext context, IGrainFactory grains)

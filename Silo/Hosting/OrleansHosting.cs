@@ -39,6 +39,7 @@ public static class OrleansHosting
         services.AddSwitchboardConnections();
         services.AddOptions<HistoryOptions>().BindConfiguration(HistoryOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<ConversationReader>();
+        services.AddSingleton<MessageDeletion>();
 
         var silo = builder.Configuration.GetSection(SiloHostOptions.SectionName).Get<SiloHostOptions>() ?? new SiloHostOptions();
         var internalTls = builder.Configuration.GetSection(SiloInternalTlsOptions.SectionName).Get<SiloInternalTlsOptions>() ?? new SiloInternalTlsOptions();

@@ -22,7 +22,7 @@ public sealed class SerializationRoundTripTests(SerializerFixture fixture) : ICl
     [
         typeof(UserId), typeof(GroupId), typeof(ConnectionId), typeof(Caller), typeof(ConversationId),
         typeof(Recipient), typeof(SendCommand), typeof(SendReceipt), typeof(StoredMessage), typeof(Delivery),
-        typeof(ConversationSummary), typeof(HistoryPage), typeof(Presence), typeof(GroupInfo),
+        typeof(ConversationSummary), typeof(HistoryPage), typeof(Presence), typeof(GroupInfo), typeof(GroupMute),
         typeof(GroupMember), typeof(SwitchboardException), typeof(Switchboard.Grains.Conversations.DuplicateRequestException), typeof(UserState), typeof(GroupState), typeof(GroupMemberBucket),
         typeof(TokenRevocation), typeof(RevocationSnapshot), typeof(RevocationOutcome),
 
@@ -156,6 +156,27 @@ public sealed class SerializationRoundTripTests(SerializerFixture fixture) : ICl
     }
 
     [Fact]
+    public void A_deleted_StoredMessage_round_trips_with_its_flag()
+    {
+        var deleted = NewMessage(43, "1") with { Body = [], Deleted = true };
+
+        var copy = fixture.RoundTrip(deleted);
+
+        Assert.True(copy.Deleted);
+        Assert.Empty(copy.Body);
+        Assert.False(fixture.RoundTrip(NewMessage(44, "1")).Deleted);
+    }
+
+    [Fact]
+    public void GroupMute_round_trips_with_and_without_an_end()
+    {
+        foreach (var until in new DateTimeOffset?[] { new DateTimeOffset(2026, 12, 6, 12, 0, 0, TimeSpan.Zero), null })
+        {
+            Assert.Equal(new GroupMute(Bob, until), fixture.RoundTrip(new GroupMute(Bob, until)));
+        }
+    }
+
+    [Fact]
     public void Delivery_round_trips_with_and_without_an_excluded_connection()
     {
         var message = NewMessage(3, "\"text\"");
@@ -222,20 +243,22 @@ public sealed class SerializationRoundTripTests(SerializerFixture fixture) : ICl
     {
         foreach (var policy in Enum.GetValues<GroupPolicy>())
         {
-            var info = new GroupInfo(Class, policy, [new GroupMember(Alice, GroupRole.Owner), new GroupMember(Bob, GroupRole.Member)]);
+            var info = new GroupInfo(Class, policy, [new GroupMember(Alice, GroupRole.Owner), new GroupMember(Bob, GroupRole.Member)], [new GroupMute(Bob, DateTimeOffset.UnixEpoch), new GroupMute(Alice, null)], [new UserId("mallory")]);
 
             var copy = fixture.RoundTrip(info);
 
             Assert.Equal(Class, copy.Id);
             Assert.Equal(policy, copy.Policy);
             Assert.Equal(info.Members.ToArray(), copy.Members.ToArray());
+            Assert.Equal(info.Mutes.ToArray(), copy.Mutes.ToArray());
+            Assert.Equal(info.Bans.ToArray(), copy.Bans.ToArray());
         }
     }
 
     [Fact]
     public void GroupInfo_round_trips_without_members()
     {
-        var copy = fixture.RoundTrip(new GroupInfo(Class, GroupPolicy.Members, ImmutableArray<GroupMember>.Empty));
+        var copy = fixture.RoundTrip(new GroupInfo(Class, GroupPolicy.Members, ImmutableArray<GroupMember>.Empty, ImmutableArray<GroupMute>.Empty, ImmutableArray<UserId>.Empty));
 
         Assert.Empty(copy.Members);
     }
@@ -314,10 +337,15 @@ public sealed class SerializationRoundTripTests(SerializerFixture fixture) : ICl
             state.Members["alice"] = GroupRole.Owner;
             state.Members["Alice"] = GroupRole.Member;
             state.Unnotified.Add("bob");
+            state.Mutes["carol"] = new DateTimeOffset(2026, 12, 6, 12, 0, 0, TimeSpan.Zero);
+            state.Mutes["dave"] = null;
+            state.Bans.Add("mallory");
 
             var copy = fixture.RoundTrip(state);
 
             Assert.Equal(["bob"], copy.Unnotified);
+            Assert.Equal(state.Mutes.OrderBy(m => m.Key, StringComparer.Ordinal), copy.Mutes.OrderBy(m => m.Key, StringComparer.Ordinal));
+            Assert.Equal(["mallory"], copy.Bans);
 
             Assert.True(copy.Exists);
             Assert.Equal(policy, copy.Policy);

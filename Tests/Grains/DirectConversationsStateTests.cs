@@ -195,6 +195,12 @@ public sealed class DirectConversationsStateTests
         public ValueTask<SendReceipt?> FindRequestAsync(UserId sender, string requestId, CancellationToken cancellationToken = default) =>
             _inner.FindRequestAsync(sender, requestId, cancellationToken);
 
+        public ValueTask<UserId?> FindSenderAsync(ConversationId conversation, long seq, CancellationToken cancellationToken = default) =>
+            _inner.FindSenderAsync(conversation, seq, cancellationToken);
+
+        public ValueTask<bool> EraseAsync(ConversationId conversation, long seq, CancellationToken cancellationToken = default) =>
+            _inner.EraseAsync(conversation, seq, cancellationToken);
+
         public async ValueTask<IReadOnlyList<ConversationSummary>?> ListDirectConversationsAsync(UserId user, int limit, CancellationToken cancellationToken = default)
         {
             Interlocked.Increment(ref _listCalls);
