@@ -17,7 +17,7 @@ public sealed partial class MariaDbStartupCheck(IOptions<MessageLogOptions> opti
     /// The schema version this build needs: the highest numbered migration in deploy/sql (a test keeps them equal).
     /// A newer database is accepted, since migrations only add, so an old silo restarting during an upgrade still works.
     /// </summary>
-    public const int RequiredSchemaVersion = 4;
+    public const int RequiredSchemaVersion = 5;
 
     private const int NoSuchTable = 1146;
 

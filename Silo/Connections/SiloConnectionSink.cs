@@ -41,6 +41,11 @@ public sealed class SiloConnectionSink(ConnectionRegistry registry, SwitchboardM
         metrics.SinkCalled("group");
         foreach (var member in registry.GetGroupMembers(group))
         {
+            if (delivery.ExcludeUser is { } excluded && excluded == member)
+            {
+                continue;
+            }
+
             Write(registry.GetUserConnections(member), delivery);
         }
 
