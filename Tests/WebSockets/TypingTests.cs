@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Switchboard.Tests.Infrastructure;
 
@@ -46,6 +47,35 @@ public sealed class TypingTests(SiloHostFixture host)
 
         Assert.Single(b.Frames, f => IsTyping(f, dm, alice));
         Assert.Empty((await host.Api.GetAsync($"/api/conversations/{dm}/messages?after=1", await host.Api.TokenAsync(bob))).Body.EnumerateArray());
+    }
+
+    [Fact]
+    public async Task Typing_kept_up_is_forwarded_again_once_the_two_seconds_have_passed()
+    {
+        var (alice, bob) = (SiloHostFixture.NewId("alice"), SiloHostFixture.NewId("bob"));
+        await using var a = await host.ConnectAsync(alice);
+        await using var b = await host.ConnectAsync(bob);
+        var dm = Protocol.Dm(alice, bob);
+        await a.SendAsync(new { type = "typing", conversation = dm });
+        await b.WaitForAsync(f => IsTyping(f, dm, alice), "the first typing");
+        var sinceFirst = Stopwatch.StartNew();
+
+        // A client that keeps typing sends a frame every 200 ms (well within the frame rate limit).
+        var lastSent = Stopwatch.StartNew();
+        await Wait.UntilAsync(async () =>
+        {
+            if (lastSent.ElapsedMilliseconds >= 200)
+            {
+                await a.SendAsync(new { type = "typing", conversation = dm });
+                lastSent.Restart();
+            }
+
+            return b.Frames.Count(f => IsTyping(f, dm, alice)) >= 2;
+        }, "a second typing after the interval");
+
+        // The grain counts from when it forwarded the first, a little before bob saw it.
+        Assert.True(sinceFirst.Elapsed >= TimeSpan.FromSeconds(1.5), $"the second came {sinceFirst.Elapsed} after the first");
+        Assert.Equal(2, b.Frames.Count(f => IsTyping(f, dm, alice)));
     }
 
     [Fact]
