@@ -39,32 +39,29 @@ internal sealed partial class UserGrain
             throw SwitchboardException.BadRequest("'seq' must be a non-negative integer.");
         }
 
-        long latest;
-        if (conversation.IsGroup)
+        var group = conversation.IsGroup ? GrainFactory.GetGroupGrain(conversation.Group) : null;
+        if (group is not null)
         {
-            var group = GrainFactory.GetGroupGrain(conversation.Group);
             await group.AuthorizeReadAsync(caller);
-            latest = await group.GetLatestSeqAsync();
         }
-        else
+        else if (!conversation.HasParticipant(Id))
         {
-            if (!conversation.HasParticipant(Id))
-            {
-                throw SwitchboardException.Forbidden($"Only its participants read {conversation}.");
-            }
-
-            latest = await MessageLogCalls.GuardAsync(() => log.GetLatestSeqAsync(conversation));
+            throw SwitchboardException.Forbidden($"Only its participants read {conversation}.");
         }
 
-        if (seq > latest)
-        {
-            throw SwitchboardException.BadRequest($"{conversation} has no message {seq}: its latest is {latest}.");
-        }
-
+        // At or below the stored marker, which is never past the latest: answered without asking for the latest.
         var stored = await KnownMarkerAsync(conversation);
         if (seq <= stored)
         {
             return stored;
+        }
+
+        var latest = group is not null
+            ? await group.GetLatestSeqAsync()
+            : await MessageLogCalls.GuardAsync(() => log.GetLatestSeqAsync(conversation));
+        if (seq > latest)
+        {
+            throw SwitchboardException.BadRequest($"{conversation} has no message {seq}: its latest is {latest}.");
         }
 
         try
