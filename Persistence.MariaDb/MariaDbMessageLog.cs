@@ -92,9 +92,12 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
     /// still commit, and the retry with the same request id is refused by the unique (sender, request_id) and answered
     /// with the stored receipt.
     /// </summary>
-    public ValueTask AppendAsync(StoredMessage message, CancellationToken cancellationToken = default)
+    public ValueTask AppendAsync(StoredMessage message, CancellationToken cancellationToken = default) =>
+        EnqueueAsync(new PendingAppend(message), cancellationToken);
+
+    // Appends and markers share the queue, the backlog bound and the commits.
+    private ValueTask EnqueueAsync(PendingAppend pending, CancellationToken cancellationToken)
     {
-        var pending = new PendingAppend(message);
         if (!TryReserve(pending))
         {
             Interlocked.Increment(ref _refused);
@@ -133,7 +136,7 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
             return false;
         }
 
-        if (Interlocked.Add(ref _backlogBytes, pending.Message.Body.Length) > _options.MaxBacklogBytes)
+        if (Interlocked.Add(ref _backlogBytes, pending.BodyBytes) > _options.MaxBacklogBytes)
         {
             Release(pending);
             return false;
@@ -145,7 +148,7 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
     private void Release(PendingAppend pending)
     {
         Interlocked.Decrement(ref _backlog);
-        Interlocked.Add(ref _backlogBytes, -pending.Message.Body.Length);
+        Interlocked.Add(ref _backlogBytes, -pending.BodyBytes);
     }
 
     // Every queued append ends here once, committed or failed: its body leaves the backlog with it.
@@ -371,7 +374,7 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
             if (carried is not null)
             {
                 batch.Add(carried);
-                size = EstimatedSqlBytes(carried.Message);
+                size = carried.SqlBytes;
                 carried = null;
             }
 
@@ -409,13 +412,13 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
                     }
                     catch (Exception single)
                     {
-                        Fail(pending, Classify(single, pending.Message));
+                        Fail(pending, Classify(single, pending));
                     }
                 }
             }
             catch (Exception exception)
             {
-                var classified = Classify(exception, batch[0].Message);
+                var classified = Classify(exception, batch[0]);
                 if (classified is not DuplicateRequestException)
                 {
                     LogAppendFailed(_logger, exception);
@@ -436,7 +439,7 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
     {
         while (batch.Count < _options.MaxBatch && _queue.Reader.TryRead(out var pending))
         {
-            var bytes = EstimatedSqlBytes(pending.Message);
+            var bytes = pending.SqlBytes;
             if (batch.Count > 0 && size + bytes > budget)
             {
                 return pending;
@@ -467,24 +470,29 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
     private async Task CommitAsync(IReadOnlyList<PendingAppend> batch, StringBuilder sql, WriterSession session)
     {
         var startsConversations = false;
+        var messages = 0;
         foreach (var pending in batch)
         {
-            startsConversations |= StartsDirectConversation(pending.Message);
+            if (pending.Message is { } message)
+            {
+                messages++;
+                startsConversations |= StartsDirectConversation(message);
+            }
         }
 
         using var activity = StartCommitActivity(batch);
         var started = Stopwatch.GetTimestamp();
         try
         {
-            if (batch.Count == 1 && !startsConversations)
+            if (batch.Count == 1 && batch[0].Message is { } only && !startsConversations)
             {
                 var insert = await session.InsertOneAsync().ConfigureAwait(false);
-                WriterSession.Bind(insert, batch[0].Message);
+                WriterSession.Bind(insert, only);
                 await insert.ExecuteNonQueryAsync().ConfigureAwait(false);
             }
             else
             {
-                await CommitTextAsync(batch, sql, startsConversations, await session.ConnectionAsync().ConfigureAwait(false)).ConfigureAwait(false);
+                await CommitTextAsync(batch, sql, messages, startsConversations, await session.ConnectionAsync().ConfigureAwait(false)).ConfigureAwait(false);
             }
         }
         catch (Exception exception)
@@ -495,9 +503,12 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
         }
 
         Interlocked.Increment(ref _commits);
-        Interlocked.Add(ref _committed, batch.Count);
+        Interlocked.Add(ref _committed, messages);
         _commitDuration?.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
-        _commitSize?.Record(batch.Count);
+        if (messages > 0)
+        {
+            _commitSize?.Record(messages);
+        }
     }
 
     /// <summary>
@@ -543,37 +554,50 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
 
     private const int MaxCommitLinks = 32;
 
-    private async Task CommitTextAsync(IReadOnlyList<PendingAppend> batch, StringBuilder sql, bool startsConversations, MySqlConnection connection)
+    private async Task CommitTextAsync(IReadOnlyList<PendingAppend> batch, StringBuilder sql, int messages, bool startsConversations, MySqlConnection connection)
     {
         var command = new MySqlCommand { Connection = connection };
         await using var commandScope = command.ConfigureAwait(false);
 
-        // A direct conversation enters both users' lists with its first message, in the same transaction.
-        sql.Clear().Append(startsConversations ? "START TRANSACTION; " : string.Empty);
-        sql.Append("INSERT INTO sb_messages (conversation, seq, sender, recipient, request_id, body, created_at) VALUES ");
-        for (var i = 0; i < batch.Count; i++)
+        // More than one statement (a direct conversation starting, markers beside messages) is one transaction, sent
+        // as one text command with the rest.
+        var markers = batch.Count - messages;
+        var transaction = (messages > 0 ? 1 : 0) + (startsConversations ? 1 : 0) + (markers > 0 ? 1 : 0) > 1;
+        sql.Clear().Append(transaction ? "START TRANSACTION; " : string.Empty);
+        if (messages > 0)
         {
-            var message = batch[i].Message;
-            var row = RowAt(i);
-            sql.Append(i == 0 ? string.Empty : ", ").Append(row.Values);
-            command.Parameters.AddWithValue(row.Conversation, message.Conversation.Value);
-            command.Parameters.AddWithValue(row.Seq, message.Seq);
-            command.Parameters.AddWithValue(row.From, message.From.Value);
-            command.Parameters.AddWithValue(row.To, message.To.Value);
-            command.Parameters.AddWithValue(row.RequestId, message.RequestId);
-            command.Parameters.AddWithValue(row.Body, message.Body);
-            command.Parameters.AddWithValue(row.CreatedAt, message.Timestamp.UtcDateTime);
-        }
-
-        sql.Append(';');
-        if (startsConversations)
-        {
-            sql.Append(" INSERT IGNORE INTO sb_user_conversations (user_id, conversation) VALUES ");
+            sql.Append("INSERT INTO sb_messages (conversation, seq, sender, recipient, request_id, body, created_at) VALUES ");
             var first = true;
             for (var i = 0; i < batch.Count; i++)
             {
-                var message = batch[i].Message;
-                if (StartsDirectConversation(message))
+                if (batch[i].Message is not { } message)
+                {
+                    continue;
+                }
+
+                var row = RowAt(i);
+                sql.Append(first ? string.Empty : ", ").Append(row.Values);
+                command.Parameters.AddWithValue(row.Conversation, message.Conversation.Value);
+                command.Parameters.AddWithValue(row.Seq, message.Seq);
+                command.Parameters.AddWithValue(row.From, message.From.Value);
+                command.Parameters.AddWithValue(row.To, message.To.Value);
+                command.Parameters.AddWithValue(row.RequestId, message.RequestId);
+                command.Parameters.AddWithValue(row.Body, message.Body);
+                command.Parameters.AddWithValue(row.CreatedAt, message.Timestamp.UtcDateTime);
+                first = false;
+            }
+
+            sql.Append("; ");
+        }
+
+        // A direct conversation enters both users' lists with its first message, in the same transaction.
+        if (startsConversations)
+        {
+            sql.Append("INSERT IGNORE INTO sb_user_conversations (user_id, conversation) VALUES ");
+            var first = true;
+            for (var i = 0; i < batch.Count; i++)
+            {
+                if (batch[i].Message is { } message && StartsDirectConversation(message))
                 {
                     var row = RowAt(i);
                     var (a, b) = message.Conversation.Participants;
@@ -584,9 +608,33 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
                 }
             }
 
-            sql.Append("; COMMIT;");
+            sql.Append("; ");
         }
 
+        // Read markers ride the same commit: forward only, whatever order they were queued in.
+        if (markers > 0)
+        {
+            sql.Append("INSERT INTO sb_read_markers (user_id, conversation, seq) VALUES ");
+            var first = true;
+            for (var i = 0; i < batch.Count; i++)
+            {
+                if (batch[i].Marker is not { } marker)
+                {
+                    continue;
+                }
+
+                var row = RowAt(i);
+                sql.Append(first ? string.Empty : ", ").Append(row.MarkerValues);
+                command.Parameters.AddWithValue(row.MarkerUser, marker.User.Value);
+                command.Parameters.AddWithValue(row.Conversation, marker.Conversation.Value);
+                command.Parameters.AddWithValue(row.Seq, marker.Seq);
+                first = false;
+            }
+
+            sql.Append(" ON DUPLICATE KEY UPDATE seq = GREATEST(seq, VALUES(seq)); ");
+        }
+
+        sql.Append(transaction ? "COMMIT;" : string.Empty);
         command.CommandText = sql.ToString();
         await command.ExecuteNonQueryAsync().ConfigureAwait(false);
     }
@@ -598,8 +646,8 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
     private RowSql RowAt(int index) => _rows[index] ??= new RowSql(index);
 
     /// <summary>A row refused by the unique (sender, request_id) is an answer for the sender's grain, not a failure.</summary>
-    private static Exception Classify(Exception exception, StoredMessage message) =>
-        exception is MySqlException { ErrorCode: MySqlErrorCode.DuplicateKeyEntry } duplicate && duplicate.Message.Contains("UX_sb_messages_request", StringComparison.Ordinal)
+    private static Exception Classify(Exception exception, PendingAppend pending) =>
+        pending.Message is { } message && exception is MySqlException { ErrorCode: MySqlErrorCode.DuplicateKeyEntry } duplicate && duplicate.Message.Contains("UX_sb_messages_request", StringComparison.Ordinal)
             ? new DuplicateRequestException(message.RequestId)
             : exception;
 
@@ -672,6 +720,10 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
         public string Values { get; } = $"(@c{index}, @s{index}, @f{index}, @t{index}, @r{index}, @b{index}, @d{index})";
 
         public string Participants { get; } = $"(@pa{index}, @c{index}), (@pb{index}, @c{index})";
+
+        public string MarkerUser { get; } = $"@mu{index}";
+
+        public string MarkerValues { get; } = $"(@mu{index}, @c{index}, @s{index})";
     }
 
     /// <summary>
@@ -824,9 +876,31 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
         }
     }
 
-    private sealed class PendingAppend(StoredMessage message)
+    /// <summary>A message to append, or a read marker to move (<see cref="MarkReadAsync"/>), waiting for its commit.</summary>
+    private sealed class PendingAppend
     {
-        public StoredMessage Message { get; } = message;
+        public PendingAppend(StoredMessage message)
+        {
+            Message = message;
+            BodyBytes = message.Body.Length;
+            SqlBytes = EstimatedSqlBytes(message);
+        }
+
+        public PendingAppend(ReadMarker marker)
+        {
+            Marker = marker;
+            SqlBytes = MarkerSqlBytes;
+        }
+
+        public StoredMessage? Message { get; }
+
+        public ReadMarker? Marker { get; }
+
+        /// <summary>What the append adds to the backlog's bytes: a message's body, nothing for a marker.</summary>
+        public long BodyBytes { get; }
+
+        /// <summary>An upper bound of its share of a multi-row commit's text.</summary>
+        public long SqlBytes { get; }
 
         // The append's span, when it is recorded: the commit's span joins its trace.
         public ActivityContext? Trace { get; } = Activity.Current is { Recorded: true } current ? current.Context : null;

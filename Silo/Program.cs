@@ -25,6 +25,7 @@ app.MapDevTokenApi();
 app.MapMessagingApi();
 app.MapGroupsApi();
 app.MapUsersApi();
+app.MapReceiptsApi();
 app.MapClusterApi();
 app.MapDashboard();
 app.MapMetricsEndpoint();

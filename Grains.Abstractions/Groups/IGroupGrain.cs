@@ -87,4 +87,11 @@ public interface IGroupGrain : IGrainWithStringKey
     // Interleaves for the same cycle as SubscribeAsync: a leave or removal waits, through the user grain, on the silo calling this.
     [AlwaysInterleave, Alias("Unsubscribe")]
     Task UnsubscribeAsync(SiloRoute route);
+
+    /// <summary>
+    /// Fans a <c>typing</c> frame out to the members' sockets on every subscribed silo, except the typist's own; dropped
+    /// when the group does not exist or the caller may not post to it. Never stored.
+    /// </summary>
+    [OneWay, Alias("Typing")]
+    Task TypingAsync(Caller caller, byte[] frame);
 }

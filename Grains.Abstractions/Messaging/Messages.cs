@@ -46,20 +46,23 @@ public sealed record StoredMessage(
 /// <param name="Seq">The message's seq.</param>
 /// <param name="Sender">The sender.</param>
 /// <param name="Exclude">The sending connection, which gets the ack instead.</param>
-/// <param name="Frame">The complete UTF-8 <c>message</c> frame.</param>
+/// <param name="Frame">The complete UTF-8 <c>message</c> frame (or a <c>read</c> or <c>typing</c> frame: see <see cref="ReceiptFrames"/>).</param>
+/// <param name="ExcludeUser">A user none of whose sockets get it (a group's <c>typing</c> skips the typist's own).</param>
 [GenerateSerializer, Immutable, Alias("sb.Delivery")]
 public sealed record Delivery(
     [property: Id(0)] ConversationId Conversation,
     [property: Id(1)] long Seq,
     [property: Id(2)] UserId Sender,
     [property: Id(3)] ConnectionId? Exclude,
-    [property: Id(4)] byte[] Frame);
+    [property: Id(4)] byte[] Frame,
+    [property: Id(5)] UserId? ExcludeUser = null);
 
 /// <summary>One entry of a user's conversation list.</summary>
 [GenerateSerializer, Immutable, Alias("sb.ConversationSummary")]
 public sealed record ConversationSummary(
     [property: Id(0)] ConversationId Conversation,
-    [property: Id(1)] long Seq);
+    [property: Id(1)] long Seq,
+    [property: Id(2)] long Read = 0);
 
 /// <summary>A page of a conversation's log.</summary>
 /// <param name="Messages">Messages with seq greater than the one asked, oldest first.</param>

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using Orleans.Concurrency;
 using Switchboard.Connections;
+using Switchboard.Conversations;
 using Switchboard.Identity;
 using Switchboard.Messaging;
 
@@ -67,6 +68,23 @@ public interface IUserGrain : IGrainWithStringKey
     /// <summary>Called by a group grain when the user's membership changes; tells the silos holding the user's sockets.</summary>
     [Alias("SetMembership")]
     Task SetMembershipAsync(GroupId group, bool isMember);
+
+    /// <summary>
+    /// <c>read</c>: moves this user's marker in <paramref name="conversation"/> forward to <paramref name="seq"/>, stored
+    /// before it returns, and tells the user's other connections (and, in a direct conversation, the other
+    /// participant's). A seq at or below the stored marker changes nothing. <c>Forbidden</c> when the user may not read
+    /// the conversation, <c>BadRequest</c> when <paramref name="seq"/> is past its latest message.
+    /// </summary>
+    /// <returns>The stored marker.</returns>
+    [Alias("MarkRead")]
+    Task<long> MarkReadAsync(Caller caller, ConversationId conversation, long seq, ConnectionId? origin);
+
+    /// <summary>
+    /// <c>typing</c>: forwards a typing notice to the conversation's other participants, at most one per conversation
+    /// every 2 seconds (the rest are dropped); dropped too when the user may not post there. Never stored.
+    /// </summary>
+    [OneWay, Alias("Typing")]
+    Task TypingAsync(Caller caller, ConversationId conversation);
 }
 
 /// <summary>A user's presence.</summary>

@@ -126,7 +126,7 @@ internal sealed class ConversationTable(int capacity)
         }
 
         _entries.EnsureCapacity(_entries.Count + listed.Count);
-        foreach (var (conversation, seq) in listed)
+        foreach (var (conversation, seq, _) in listed)
         {
             ref var entry = ref CollectionsMarshal.GetValueRefOrAddDefault(_entries, conversation, out var exists);
             if (!exists)

@@ -9,7 +9,7 @@ namespace Switchboard.Grains.Conversations;
 /// The log of the single-process default and of fast tests: everything in this process's memory, nothing
 /// ever dropped. Every silo that should see the same log must share one instance.
 /// </summary>
-public sealed class InMemoryMessageLog : IMessageLog, ILogEpoch
+public sealed partial class InMemoryMessageLog : IMessageLog, ILogEpoch
 {
     /// <summary>Made with the log: every silo sharing this log reports the same, and a new log a new one.</summary>
     public string Epoch { get; } = Guid.NewGuid().ToString("N");
@@ -44,6 +44,8 @@ public sealed class InMemoryMessageLog : IMessageLog, ILogEpoch
             _directByUser.GetOrAdd(second, static _ => new())[message.Conversation] = 0;
         }
 
+        // As the MariaDB log's trigger: the sender has read its own message.
+        MoveMarker(message.From, message.Conversation, message.Seq);
         return ValueTask.CompletedTask;
     }
 

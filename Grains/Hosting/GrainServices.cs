@@ -16,6 +16,10 @@ public static class GrainServices
 
         // For hosts whose log registers no epoch of its own (a log that lives as long as the process).
         services.TryAddSingleton<ILogEpoch, ProcessLogEpoch>();
+
+        // Read markers live with the log (the MariaDB one rides its commits): the same instance, seen as its other face.
+        services.TryAddSingleton<IReadMarkers>(sp => sp.GetRequiredService<IMessageLog>() as IReadMarkers
+            ?? throw new InvalidOperationException($"The message log {sp.GetRequiredService<IMessageLog>().GetType().Name} keeps no read markers."));
         return services;
     }
 }

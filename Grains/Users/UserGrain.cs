@@ -207,7 +207,8 @@ internal sealed partial class UserGrain(
         try
         {
             var list = await log.ListConversationsAsync(Id, groups);
-            return [.. list];
+            var read = await MarkerStore.GetReadMarkersAsync(Id);
+            return [.. list.Select(c => read.TryGetValue(c.Conversation, out var marker) ? c with { Read = Math.Min(marker, c.Seq) } : c)];
         }
         catch (Exception exception) when (exception is not SwitchboardException)
         {
@@ -306,6 +307,7 @@ internal sealed partial class UserGrain(
 
         var receipt = new SendReceipt(message.Conversation, message.Seq);
         dedupe.Add(command.RequestId, message.Timestamp);
+        NoteOwnSend(receipt);
 
         if (!fannedOutToSender)
         {

@@ -41,6 +41,11 @@ public sealed class SiloConnectionSink(ConnectionRegistry registry, SwitchboardM
         metrics.SinkCalled("group");
         foreach (var member in registry.GetGroupMembers(group))
         {
+            if (delivery.ExcludeUser is { } excluded && excluded == member)
+            {
+                continue;
+            }
+
             Write(registry.GetUserConnections(member), delivery);
         }
 
@@ -56,6 +61,8 @@ public sealed class SiloConnectionSink(ConnectionRegistry registry, SwitchboardM
 
     private void Write(System.Collections.Immutable.ImmutableArray<IClientConnection> connections, Delivery delivery)
     {
+        // Live read and typing frames (protocol 1.1) travel the same way but are not messages: counted apart.
+        var live = LiveKind(delivery.Frame);
         foreach (var connection in connections)
         {
             if (delivery.Exclude is { } exclude && exclude == connection.Id)
@@ -65,8 +72,20 @@ public sealed class SiloConnectionSink(ConnectionRegistry registry, SwitchboardM
 
             if (connection.TrySend(delivery.Frame))
             {
-                metrics.MessageDelivered();
+                if (live is null)
+                {
+                    metrics.MessageDelivered();
+                }
+                else
+                {
+                    metrics.LiveFrameDelivered(live);
+                }
             }
         }
     }
+
+    private static string? LiveKind(byte[] frame) =>
+        frame.AsSpan().StartsWith("{\"type\":\"read\""u8) ? "read"
+        : frame.AsSpan().StartsWith("{\"type\":\"typing\""u8) ? "typing"
+        : null;
 }

@@ -9,6 +9,7 @@ public sealed class SwitchboardMetrics
     public const string MeterName = "Switchboard.Silo";
 
     private readonly Counter<long> _framesIn;
+    private readonly Counter<long> _liveFrames;
     private readonly Counter<long> _framesOut;
     private readonly Counter<long> _delivered;
     private readonly Counter<long> _queueDrops;
@@ -29,6 +30,7 @@ public sealed class SwitchboardMetrics
             tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets.Seconds });
         _sinkCalls = meter.CreateCounter<long>("switchboard.sink.calls", "{call}", "Calls from grains into this silo's sink, by kind (user, group)");
         _socketsOpened = meter.CreateCounter<long>("switchboard.sockets.opened", "{connection}", "Sockets accepted, by the layer that took the upgrade (connection, http)");
+        _liveFrames = meter.CreateCounter<long>("switchboard.live.delivered", "{frame}", "Live read and typing frames queued to local sockets, by kind (read, typing)");
         meter.CreateObservableGauge("switchboard.connections", () => registry.ConnectionCount, "{connection}", "Open sockets on this silo");
         meter.CreateObservableGauge("switchboard.users", () => registry.UserCount, "{user}", "Users with sockets on this silo");
     }
@@ -48,4 +50,6 @@ public sealed class SwitchboardMetrics
     public void SocketOpened(string layer) => _socketsOpened.Add(1, new KeyValuePair<string, object?>("layer", layer));
 
     public void SendCompleted(TimeSpan elapsed) => _sendDuration.Record(elapsed.TotalSeconds);
+
+    public void LiveFrameDelivered(string kind) => _liveFrames.Add(1, new KeyValuePair<string, object?>("kind", kind));
 }

@@ -36,7 +36,7 @@ public static class UsersApi
         }
 
         var list = await grains.GetUserGrain(user).GetConversationsAsync();
-        return TypedResults.Ok(list.Select(c => new ConversationReply(c.Conversation.Value, c.Seq)).ToArray());
+        return TypedResults.Ok(list.Select(c => new ConversationReply(c.Conversation.Value, c.Seq, c.Read, c.Seq - c.Read)).ToArray());
     }
 
     /// <summary>
@@ -60,5 +60,6 @@ public static class UsersApi
 
     public sealed record PresenceReply(string User, bool Online, int Connections);
 
-    public sealed record ConversationReply(string Conversation, long Seq);
+    /// <summary>An entry of a user's list: <c>read</c> is the user's marker (0 when none), <c>unread</c> what follows it.</summary>
+    public sealed record ConversationReply(string Conversation, long Seq, long Read, long Unread);
 }

@@ -13,6 +13,8 @@ public enum ClientFrameType
     Resume,
     Ping,
     Auth,
+    Read,
+    Typing,
 }
 
 /// <summary>One client frame, parsed from its UTF-8 JSON without building a DOM; the body stays raw bytes.</summary>
@@ -35,6 +37,12 @@ public sealed class ClientFrame
     /// <summary>The raw UTF-8 JSON of <c>body</c>; null when absent.</summary>
     public byte[]? Body { get; private init; }
 
+    /// <summary>The <c>conversation</c> of a <c>read</c> or <c>typing</c> frame.</summary>
+    public string? Conversation { get; private init; }
+
+    /// <summary>The <c>seq</c> of a <c>read</c> frame; null when absent or not a non-negative integer.</summary>
+    public long? Seq { get; private init; }
+
     /// <summary>The <c>since</c> map of a resume; null when absent or not an object of integers.</summary>
     public Dictionary<string, long>? Since { get; private init; }
 
@@ -49,6 +57,8 @@ public sealed class ClientFrame
         string? type = null, id = null, to = null, group = null, token = null, sinceError = null;
         byte[]? body = null;
         Dictionary<string, long>? since = null;
+        string? conversation = null;
+        long? seq = null;
         try
         {
             var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = 64 });
@@ -87,6 +97,16 @@ public sealed class ClientFrame
                     reader.Skip();
                     body = utf8[start..(int)reader.BytesConsumed].ToArray();
                 }
+                else if (NameIs(ref reader, "conversation"u8))
+                {
+                    conversation = ReadString(ref reader);
+                }
+                else if (NameIs(ref reader, "seq"u8))
+                {
+                    reader.Read();
+                    seq = reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var value) && value >= 0 ? value : null;
+                    reader.Skip();
+                }
                 else if (NameIs(ref reader, "since"u8))
                 {
                     since = ReadSince(ref reader, out sinceError);
@@ -122,6 +142,8 @@ public sealed class ClientFrame
             Token = token,
             Body = body,
             Since = since,
+            Conversation = conversation,
+            Seq = seq,
             SinceError = sinceError,
         };
         return true;
@@ -137,6 +159,8 @@ public sealed class ClientFrame
         "resume" => ClientFrameType.Resume,
         "ping" => ClientFrameType.Ping,
         "auth" => ClientFrameType.Auth,
+        "read" => ClientFrameType.Read,
+        "typing" => ClientFrameType.Typing,
         _ => ClientFrameType.Unknown,
     };
 

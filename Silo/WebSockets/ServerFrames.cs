@@ -38,6 +38,15 @@ public static class ServerFrames
         w.WriteBoolean("more"u8, s.more);
     });
 
+    /// <summary>The ack of a <c>read</c>: the stored marker, which may be ahead of the one asked.</summary>
+    public static byte[] ReadAck(string id, ConversationId conversation, long read) => Write((id, conversation, read), static (w, s) =>
+    {
+        w.WriteString("type"u8, "ack"u8);
+        w.WriteString("id"u8, s.id);
+        w.WriteString("conversation"u8, s.conversation.Value);
+        w.WriteNumber("read"u8, s.read);
+    });
+
     public static byte[] Pong(string id) => Write(id, static (w, id) =>
     {
         w.WriteString("type"u8, "pong"u8);

@@ -47,6 +47,12 @@ public sealed class SocketRequestHandler(
             return;
         }
 
+        if (frame.Type == ClientFrameType.Typing)
+        {
+            await TypingAsync(session, frame);
+            return;
+        }
+
         if (frame.Id is null)
         {
             await Reply(session, ServerFrames.Error(null, ProtocolError.BadRequest, "Every request needs an 'id' of 1 to 64 characters."), ProtocolError.BadRequest);
@@ -73,6 +79,9 @@ public sealed class SocketRequestHandler(
                     break;
                 case ClientFrameType.Ping:
                     await session.SendReplyAsync(ServerFrames.Pong(frame.Id));
+                    break;
+                case ClientFrameType.Read:
+                    await ReadAsync(session, frame, frame.Id);
                     break;
                 case ClientFrameType.Auth:
                     await RefreshTokenAsync(session, frame.Token);
@@ -220,6 +229,39 @@ public sealed class SocketRequestHandler(
         sockets.Refresh(session, token.Expires);
         ConnectionLog.TokenRefreshed(logger, session.Id.Value, user.Value, token.Role ?? string.Empty);
     }
+
+    /// <summary><c>read</c> (protocol 1.1): the marker is stored before the ack, which carries the stored one.</summary>
+    private async Task ReadAsync(WebSocketSession session, ClientFrame frame, string id)
+    {
+        var conversation = ParseConversation(frame);
+        if (frame.Seq is not { } seq)
+        {
+            throw SwitchboardException.BadRequest("'seq' is required: a non-negative integer.");
+        }
+
+        var stored = await grainFactory.GetUserGrain(session.User).MarkReadAsync(session.Caller, conversation, seq, session.Id);
+        await session.SendReplyAsync(ServerFrames.ReadAck(id, conversation, stored));
+    }
+
+    /// <summary>
+    /// <c>typing</c> (protocol 1.1): no id and no reply; one-way to the user's grain, which rate limits and forwards it.
+    /// Only a frame that cannot name a conversation is answered, so a client's bug does not go unseen.
+    /// </summary>
+    private async Task TypingAsync(WebSocketSession session, ClientFrame frame)
+    {
+        if (!ConversationId.TryParse(frame.Conversation, out var conversation))
+        {
+            await Reply(session, ServerFrames.Error(frame.Id, ProtocolError.BadRequest, "'conversation' must be a conversation id."), ProtocolError.BadRequest);
+            return;
+        }
+
+        await grainFactory.GetUserGrain(session.User).TypingAsync(session.Caller, conversation);
+    }
+
+    private static ConversationId ParseConversation(ClientFrame frame) =>
+        ConversationId.TryParse(frame.Conversation, out var conversation)
+            ? conversation
+            : throw SwitchboardException.BadRequest("'conversation' must be a conversation id (dm:<user>:<user> or group:<id>).");
 
     private static GroupId ParseGroup(ClientFrame frame) =>
         GroupId.TryParse(frame.Group, out var group)

@@ -347,6 +347,21 @@ public sealed class ClientFrameTests
         Assert.Equal("\"\\ud800\"", Encoding.UTF8.GetString(frame.Body!));
     }
 
+    [Theory]
+    [InlineData("""{"type":"read","id":"r1","conversation":"dm:alice:bob","seq":17}""", ClientFrameType.Read, 17L)]
+    [InlineData("""{"type":"read","id":"r1","conversation":"dm:alice:bob","seq":-1}""", ClientFrameType.Read, null)]
+    [InlineData("""{"type":"read","id":"r1","conversation":"dm:alice:bob","seq":"17"}""", ClientFrameType.Read, null)]
+    [InlineData("""{"type":"read","id":"r1","conversation":"dm:alice:bob","seq":1.5}""", ClientFrameType.Read, null)]
+    [InlineData("""{"type":"typing","conversation":"dm:alice:bob"}""", ClientFrameType.Typing, null)]
+    public void TryParse_reads_the_conversation_and_seq_of_read_and_typing(string json, ClientFrameType type, long? seq)
+    {
+        var frame = Parse(json);
+
+        Assert.Equal(type, frame.Type);
+        Assert.Equal("dm:alice:bob", frame.Conversation);
+        Assert.Equal(seq, frame.Seq);
+    }
+
     private static ClientFrame Parse(string json)
     {
         Assert.True(ClientFrame.TryParse(Encoding.UTF8.GetBytes(json), out var frame, out var error), $"rejected: {error}");

@@ -195,6 +195,21 @@ public sealed class SerializationRoundTripTests(SerializerFixture fixture) : ICl
     }
 
     [Fact]
+    public void A_typing_delivery_round_trips_with_its_excluded_user_and_a_summary_with_its_read_marker()
+    {
+        var group = ConversationId.ForGroup(new GroupId("7b"));
+        var delivery = new Delivery(group, 0, Alice, null, ReceiptFrames.Typing(group, Alice), ExcludeUser: Alice);
+
+        var copy = fixture.RoundTrip(delivery);
+        var summary = fixture.RoundTrip(new ConversationSummary(group, 20, Read: 17));
+
+        Assert.Equal(Alice, copy.ExcludeUser);
+        Assert.Equal("{\"type\":\"typing\",\"conversation\":\"group:7b\",\"user\":\"alice\"}", System.Text.Encoding.UTF8.GetString(copy.Frame));
+        Assert.Equal((20L, 17L), (summary.Seq, summary.Read));
+        Assert.Equal("{\"type\":\"read\",\"conversation\":\"group:7b\",\"user\":\"alice\",\"seq\":17}", System.Text.Encoding.UTF8.GetString(ReceiptFrames.Read(group, Alice, 17)));
+    }
+
+    [Fact]
     public void ConversationSummary_round_trips()
     {
         var copy = fixture.RoundTrip(new ConversationSummary(ConversationId.Direct(Alice, Bob), 0));
