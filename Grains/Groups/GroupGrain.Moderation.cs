@@ -154,6 +154,10 @@ internal sealed partial class GroupGrain
         }
     }
 
+    /// <summary>Whether a mute of <paramref name="user"/> is in force now (an expired one no longer counts).</summary>
+    private bool IsMuted(UserId user) =>
+        state.State.Mutes.TryGetValue(user.Value, out var until) && (until is null || until.Value > time.GetUtcNow());
+
     /// <summary>Refuses a muted user's post, saying until when; an expired mute no longer counts (no timer per mute).</summary>
     private void EnsureNotMuted(UserId user)
     {

@@ -25,9 +25,14 @@ internal sealed partial class GroupGrain
         return Task.CompletedTask;
     }
 
-    /// <summary>Who may post, by the group's policy (as <see cref="PostAsync"/> decides it).</summary>
+    /// <summary>Who may post now, by the group's policy, bans and mutes (as <see cref="PostAsync"/> decides it).</summary>
     private bool MayPost(Caller sender)
     {
+        if (state.State.Bans.Contains(sender.User.Value) || IsMuted(sender.User))
+        {
+            return false;
+        }
+
         var isMember = _members.TryGetRole(sender.User.Value, out var role);
         return state.State.Policy switch
         {

@@ -106,6 +106,38 @@ public sealed class TypingTests(SiloHostFixture host)
     }
 
     [Fact]
+    public async Task A_muted_or_banned_users_typing_is_dropped_even_in_an_open_group()
+    {
+        var group = SiloHostFixture.NewId("g");
+        var owner = SiloHostFixture.NewId("owner");
+        var (muted, banned, reader) = (SiloHostFixture.NewId("muted"), SiloHostFixture.NewId("banned"), SiloHostFixture.NewId("reader"));
+        var ownerToken = await host.Api.TokenAsync(owner, "teacher");
+        Assert.Equal(201, (await host.Api.PutAsync($"/api/groups/{group}", ownerToken, new { policy = "open" })).Status);
+        await using var o = await host.ConnectAsync(owner, "teacher");
+        await using var mu = await host.ConnectAsync(muted);
+        await using var b = await host.ConnectAsync(banned);
+        await using var r = await host.ConnectAsync(reader);
+        foreach (var socket in new[] { mu, b, r })
+        {
+            await socket.RequestAsync(new { type = "join", id = "j", group });
+        }
+
+        Assert.Equal(200, (await host.Api.PutAsync($"/api/groups/{group}/mutes/{muted}", ownerToken, new { })).Status);
+        Assert.Equal(200, (await host.Api.PutAsync($"/api/groups/{group}/bans/{banned}", ownerToken, new { })).Status);
+        var conversation = Protocol.Group(group);
+
+        // May post in an open group by policy, but not while muted or banned: their typing is dropped, the owner's is not.
+        await mu.SendAsync(new { type = "typing", conversation });
+        await b.SendAsync(new { type = "typing", conversation });
+        await o.SendAsync(new { type = "typing", conversation });
+        await r.WaitForAsync(f => IsTyping(f, conversation, owner), "the owner typing at the reader");
+        await o.SendMessageAsync(conversation, "after");
+        await r.WaitForMessageAsync(conversation, 1);
+
+        Assert.DoesNotContain(r.Frames, f => IsTyping(f, conversation, muted) || IsTyping(f, conversation, banned));
+    }
+
+    [Fact]
     public async Task A_typing_frame_without_a_conversation_is_bad_request()
     {
         await using var a = await host.ConnectAsync(SiloHostFixture.NewId("alice"));
