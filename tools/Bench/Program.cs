@@ -24,7 +24,7 @@ return workload switch
     "cluster-path" => await ClusterPathBenchmark.RunAsync(pairs: Arg(1, 100), messagesPerPair: Arg(2, 100), concurrency: Arg(3, 16)),
     "log-append" when args.Length > 1 => await LogAppendBenchmark.RunAsync(args[1], conversations: Arg(2, 200), messagesPerConversation: Arg(3, 50), writers: Arg(4, 2), maxBatch: Arg(5, 256)),
     "commit-floor" when args.Length > 2 => await CommitFloorBenchmark.RunAsync(args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture), rate: Arg(3, 1000), seconds: Arg(4, 20), writers: Arg(5, 2), delayMicros: Arg(6, 0)),
-    "w1" or "w2" or "w3" or "w4" => await LoadCommand.RunAsync(workload, args[1..]),
+    "w1" or "w2" or "w3" or "w4" or "w5" => await LoadCommand.RunAsync(workload, args[1..]),
     "summary" => ReportSummary.Run(args[1..]),
     "idle-drill" when args.Length > 1 => await IdleDrill.RunAsync(new Uri(args[1]), TimeSpan.FromMinutes(args.Length > 2 && double.TryParse(args[2], System.Globalization.CultureInfo.InvariantCulture, out var minutes) ? minutes : 10), args.Contains("--insecure")),
     "failover-drill" => await FailoverDrill.RunAsync(args[1..]),

@@ -6,7 +6,8 @@ using System.Text;
 namespace Switchboard.Bench.Load;
 
 /// <summary>A message waiting for its client's previous send to finish.</summary>
-internal readonly record struct PendingSend(MessageBook Book, int N, byte[] To);
+/// <summary>A message of a book to send, or (W5, <see cref="ReadOf"/> set) a <c>read</c> of a delivered message.</summary>
+internal readonly record struct PendingSend(MessageBook Book, int N, byte[] To, byte[]? ReadOf = null, long ReadSeq = 0);
 
 /// <summary>
 /// One simulated client: one WebSocket authenticated as <c>u&lt;index&gt;</c>, one receive loop with a pooled
@@ -216,9 +217,13 @@ internal sealed class BenchClient(int index, int target, IClientEvents engine, s
     }
 
     /// <summary>Scheduler: sends message <paramref name="n"/> now, or right after the send in progress.</summary>
-    public void Send(MessageBook book, int n, byte[] to)
+    public void Send(MessageBook book, int n, byte[] to) => Enqueue(new PendingSend(book, n, to));
+
+    /// <summary>Receive loop (W5): answers a delivered message with a <c>read</c> of it, after any send in progress.</summary>
+    public void SendRead(ReadOnlySpan<byte> conversation, long seq) => Enqueue(new PendingSend(null!, 0, [], conversation.ToArray(), seq));
+
+    private void Enqueue(PendingSend item)
     {
-        var item = new PendingSend(book, n, to);
         lock (_sendLock)
         {
             if (_busy)
@@ -250,7 +255,7 @@ internal sealed class BenchClient(int index, int target, IClientEvents engine, s
             }
             catch (Exception exception)
             {
-                item.Book.MarkSendFailed(item.N, SendFailure(exception));
+                MarkFailed(item, exception);
             }
 
             if (!TryTakeNext(out item))
@@ -268,7 +273,7 @@ internal sealed class BenchClient(int index, int target, IClientEvents engine, s
         }
         catch (Exception exception)
         {
-            item.Book.MarkSendFailed(item.N, SendFailure(exception));
+            MarkFailed(item, exception);
         }
 
         if (TryTakeNext(out var next))
@@ -296,6 +301,20 @@ internal sealed class BenchClient(int index, int target, IClientEvents engine, s
     /// <summary>Writes the frame and stamps the send time last, just before the bytes go to the socket.</summary>
     private ValueTask StartSend(in PendingSend item)
     {
+        if (item.ReadOf is { } conversation)
+        {
+            (engine as LoadEngine)?.CountReadSent();
+            var read = Encoding.UTF8.GetBytes($"{{\"type\":\"read\",\"id\":\"rd\",\"conversation\":\"{Encoding.UTF8.GetString(conversation)}\",\"seq\":{item.ReadSeq}}}");
+            try
+            {
+                return Socket!.SendAsync(read.AsMemory(), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+            }
+            catch (Exception exception)
+            {
+                return ValueTask.FromException(exception);
+            }
+        }
+
         var frame = _frame ??= new byte[SendFrame.MaxLength];
         var now = BenchClock.NowMicros();
         var length = SendFrame.Write(frame, engine.RunTagUtf8, item.Book.Segment, item.N, item.To, now);
@@ -307,6 +326,15 @@ internal sealed class BenchClient(int index, int target, IClientEvents engine, s
         catch (Exception exception)
         {
             return ValueTask.FromException(exception);
+        }
+    }
+
+    private static void MarkFailed(in PendingSend item, Exception exception)
+    {
+        // A read that could not be written is only a missing read: the message it answers was delivered.
+        if (item.ReadOf is null)
+        {
+            item.Book.MarkSendFailed(item.N, SendFailure(exception));
         }
     }
 

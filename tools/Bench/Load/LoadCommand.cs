@@ -73,6 +73,15 @@ internal static class LoadCommand
             counters.UnknownFrames,
             counters.UnmatchedErrors,
             engine.UnmatchedErrors);
+        if (engine.AnswersWithRead)
+        {
+            Console.WriteLine($"reads: {counters.ReadsSent} sent for delivered messages, {counters.ReadsAcked} acked, {counters.ReadReceipts} live read frames received by the senders");
+            if (counters.ReadsAcked < counters.ReadsSent)
+            {
+                report.Problems.Add($"{counters.ReadsSent - counters.ReadsAcked} reads never acked");
+            }
+        }
+
         if (counters.UnexpectedCloses > 0)
         {
             report.Problems.Add($"{counters.UnexpectedCloses} sockets closed by the server or the network");

@@ -47,6 +47,11 @@ internal sealed class LoadEngine : IClientEvents, IAsyncDisposable
 
     public TrafficCounters Counters { get; } = new();
 
+    /// <summary>W5: every delivered message is answered with a <c>read</c> of it by its recipient.</summary>
+    public bool AnswersWithRead => _options.Workload == "w5";
+
+    public void CountReadSent() => Interlocked.Increment(ref Counters.ReadsSent);
+
     /// <summary>Node names in the order they were first seen in a welcome.</summary>
     public IReadOnlyList<string> Nodes
     {
@@ -158,8 +163,18 @@ internal sealed class LoadEngine : IClientEvents, IAsyncDisposable
                 if (TryFindMessage(frame.Id, out var book, out var n))
                 {
                     book.OnDelivery(client, n, frame, nowMicros);
+                    if (AnswersWithRead)
+                    {
+                        client.SendRead(frame.Conversation, frame.Seq);
+                    }
                 }
 
+                break;
+            case ServerFrameType.Ack when frame.Id.SequenceEqual("rd"u8):
+                Interlocked.Increment(ref Counters.ReadsAcked);
+                break;
+            case ServerFrameType.Read:
+                Interlocked.Increment(ref Counters.ReadReceipts);
                 break;
             case ServerFrameType.Ack:
                 if (!client.TryCompleteRequest(frame.Id, default) && TryFindMessage(frame.Id, out book, out n))

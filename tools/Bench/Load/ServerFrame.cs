@@ -10,6 +10,9 @@ internal enum ServerFrameType
     Message,
     Error,
     Pong,
+
+    /// <summary>A live read marker (protocol 1.1): another device of the user, or the direct conversation's peer, read up to <c>seq</c>.</summary>
+    Read,
 }
 
 /// <summary>
@@ -168,6 +171,11 @@ internal ref struct ServerFrame
         if (type.SequenceEqual("welcome"u8))
         {
             return ServerFrameType.Welcome;
+        }
+
+        if (type.SequenceEqual("read"u8))
+        {
+            return ServerFrameType.Read;
         }
 
         return type.SequenceEqual("pong"u8) ? ServerFrameType.Pong : ServerFrameType.Unknown;

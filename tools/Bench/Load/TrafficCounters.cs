@@ -16,4 +16,9 @@ internal sealed class TrafficCounters
     public long StaleFrames;
     public long UnknownFrames;
     public long UnmatchedErrors;
+
+    /// <summary>W5: <c>read</c> frames sent for delivered messages, their acks, and the peers' live <c>read</c> frames received.</summary>
+    public long ReadsSent;
+    public long ReadsAcked;
+    public long ReadReceipts;
 }

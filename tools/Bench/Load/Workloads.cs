@@ -11,6 +11,7 @@ internal static class Workloads
         ["w2"] = "W2 group-fanout",
         ["w3"] = "W3 max-throughput",
         ["w4"] = "W4 idle-connections",
+        ["w5"] = "W5 dm-with-read-receipts",
     };
 
     public static int ClientCount(LoadOptions options) => options.Workload switch
@@ -22,7 +23,7 @@ internal static class Workloads
 
     public static Dictionary<string, object> Settings(LoadOptions options) => options.Workload switch
     {
-        "w1" => new() { ["clients"] = ClientCount(options), ["ratePerClient"] = options.Rate, ["warmup"] = options.Warmup, ["duration"] = options.Duration, ["grace"] = options.Grace, ["seed"] = options.Seed },
+        "w1" or "w5" => new() { ["clients"] = ClientCount(options), ["ratePerClient"] = options.Rate, ["warmup"] = options.Warmup, ["duration"] = options.Duration, ["grace"] = options.Grace, ["seed"] = options.Seed },
         "w2" => new() { ["groups"] = options.Groups, ["members"] = options.Members, ["ratePerGroup"] = options.GroupRate, ["warmup"] = options.Warmup, ["duration"] = options.Duration, ["grace"] = options.Grace },
         "w3" => new() { ["clients"] = ClientCount(options), ["steps"] = options.Steps, ["stepDuration"] = options.StepDuration, ["warmup"] = options.Warmup, ["grace"] = options.Grace, ["p99LimitMs"] = options.P99LimitMs, ["minDelivered"] = options.MinDelivered, ["seed"] = options.Seed },
         _ => new() { ["clients"] = ClientCount(options), ["chunks"] = options.Chunks, ["settle"] = options.Settle },
@@ -30,21 +31,21 @@ internal static class Workloads
 
     public static Task RunAsync(WorkloadContext context) => context.Options.Workload switch
     {
-        "w1" => DmCrossNodeAsync(context),
+        "w1" or "w5" => DmCrossNodeAsync(context),
         "w2" => GroupFanoutAsync(context),
         "w3" => MaxThroughputAsync(context),
         "w4" => IdleConnectionsAsync(context),
         _ => throw new UsageException($"unknown workload {context.Options.Workload}"),
     };
 
-    /// <summary>W1: every client sends <c>--rate</c> msg/s to a random client on the other silo.</summary>
+    /// <summary>W1: every client sends <c>--rate</c> msg/s to a random client on the other silo. W5: the same, and every recipient answers each delivered message with a <c>read</c>.</summary>
     private static async Task DmCrossNodeAsync(WorkloadContext context)
     {
         var options = context.Options;
         var traffic = await CrossNodeTraffic.ConnectAsync(context);
         var rate = context.Engine.Clients.Length * options.Rate;
         WarnAboutRateLimit(options.Rate);
-        var window = await context.RunWindowAsync("w1", rate, options.Warmup, options.Duration, 1, null, traffic.Next);
+        var window = await context.RunWindowAsync(options.Workload, rate, options.Warmup, options.Duration, 1, null, traffic.Next);
         context.Report.Windows.Add(window);
         context.CheckIntegrity(window);
         context.CheckDelivery(window);
