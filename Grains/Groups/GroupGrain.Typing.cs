@@ -25,14 +25,13 @@ internal sealed partial class GroupGrain
         return Task.CompletedTask;
     }
 
-    /// <summary>Who may post now, by the group's policy, bans and mutes (as <see cref="PostAsync"/> decides it).</summary>
-    private bool MayPost(Caller sender)
-    {
-        if (state.State.Bans.Contains(sender.User.Value) || IsMuted(sender.User))
-        {
-            return false;
-        }
+    /// <summary>Who may post now: not banned, not muted, and the group's policy lets them (<see cref="PostAsync"/> says why not).</summary>
+    private bool MayPost(Caller sender) =>
+        !state.State.Bans.Contains(sender.User.Value) && !IsMuted(sender.User) && PolicyLetsPost(sender);
 
+    /// <summary>The group's policy alone: anyone in an open group, members in a members group, owners and admins in an announce group.</summary>
+    private bool PolicyLetsPost(Caller sender)
+    {
         var isMember = _members.TryGetRole(sender.User.Value, out var role);
         return state.State.Policy switch
         {

@@ -172,15 +172,7 @@ internal sealed partial class GroupGrain(
         var sender = command.Sender;
         EnsureNotBanned(sender.User);
         EnsureNotMuted(sender.User);
-        var isMember = _members.TryGetRole(sender.User.Value, out var role);
-        var allowed = state.State.Policy switch
-        {
-            GroupPolicy.Open => true,
-            GroupPolicy.Members => isMember,
-            GroupPolicy.Announce => (isMember && role == GroupRole.Owner) || sender.IsAdmin,
-            _ => false,
-        };
-        if (!allowed)
+        if (!PolicyLetsPost(sender))
         {
             throw SwitchboardException.Forbidden(state.State.Policy == GroupPolicy.Announce
                 ? $"Only owners and admins post to {Id}."
