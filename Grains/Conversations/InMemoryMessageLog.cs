@@ -49,8 +49,20 @@ public sealed partial class InMemoryMessageLog : IMessageLog, ILogEpoch
         return ValueTask.CompletedTask;
     }
 
-    public ValueTask<long> GetLatestSeqAsync(ConversationId conversation, CancellationToken cancellationToken = default) =>
-        ValueTask.FromResult(_conversations.TryGetValue(conversation, out var log) ? log.LatestSeq : 0);
+    public ValueTask<long> GetLatestSeqAsync(ConversationId conversation, CancellationToken cancellationToken = default)
+    {
+        if (!_conversations.TryGetValue(conversation, out var log))
+        {
+            return ValueTask.FromResult(0L);
+        }
+
+        Interlocked.Increment(ref log.LatestLookups);
+        return ValueTask.FromResult(log.LatestSeq);
+    }
+
+    /// <summary>How often the latest seq of <paramref name="conversation"/> was asked for (in MariaDB, each is a query): tests count them.</summary>
+    internal int LatestLookups(ConversationId conversation) =>
+        _conversations.TryGetValue(conversation, out var log) ? Volatile.Read(ref log.LatestLookups) : 0;
 
     public ValueTask<HistoryPage> ReadAsync(ConversationId conversation, long after, int limit, long maxBytes, CancellationToken cancellationToken = default) =>
         ValueTask.FromResult(_conversations.TryGetValue(conversation, out var log)
@@ -102,6 +114,8 @@ public sealed partial class InMemoryMessageLog : IMessageLog, ILogEpoch
 
     private sealed class ConversationLog
     {
+        public int LatestLookups;
+
         private readonly List<StoredMessage> _messages = [];
         private readonly Lock _lock = new();
 

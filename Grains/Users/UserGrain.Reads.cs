@@ -23,6 +23,10 @@ internal sealed partial class UserGrain
     // The stored markers this activation knows (never ahead of storage: set after a write completes, or from a read).
     private Dictionary<ConversationId, long>? _readMarkers;
     private Dictionary<ConversationId, long>? _typingForwarded;
+
+    // Per direct conversation, the highest seq this activation has seen stored (sent by the user or delivered to it):
+    // a read at or below it needs no look-up of the latest, which for a direct conversation is a query of the log.
+    private Dictionary<ConversationId, long>? _seenStored;
     private IReadMarkers? _markerStore;
 
     private IReadMarkers MarkerStore => _markerStore ??= ServiceProvider.GetRequiredService<IReadMarkers>();
@@ -56,12 +60,15 @@ internal sealed partial class UserGrain
             return stored;
         }
 
-        var latest = group is not null
-            ? await group.GetLatestSeqAsync()
-            : await MessageLogCalls.GuardAsync(() => log.GetLatestSeqAsync(conversation));
-        if (seq > latest)
+        if (group is not null || seq > SeenStored(conversation))
         {
-            throw SwitchboardException.BadRequest($"{conversation} has no message {seq}: its latest is {latest}.");
+            var latest = group is not null
+                ? await group.GetLatestSeqAsync()
+                : await MessageLogCalls.GuardAsync(() => log.GetLatestSeqAsync(conversation));
+            if (seq > latest)
+            {
+                throw SwitchboardException.BadRequest($"{conversation} has no message {seq}: its latest is {latest}.");
+            }
         }
 
         try
@@ -119,11 +126,44 @@ internal sealed partial class UserGrain
     /// <summary>A send moved the sender's stored marker (the log does it in the send's own write): keep this memory in step.</summary>
     private void NoteOwnSend(SendReceipt receipt)
     {
+        NoteStored(receipt.Conversation, receipt.Seq);
         if (_readMarkers is not null && _readMarkers.ContainsKey(receipt.Conversation))
         {
             RememberMarker(receipt.Conversation, receipt.Seq);
         }
     }
+
+    /// <summary>
+    /// A delivery reached this grain with <paramref name="seq"/>: every seq a delivery carries is stored (a message is
+    /// delivered after its commit; a <c>read</c> or <c>deleted</c> frame names a stored seq; typing carries 0).
+    /// </summary>
+    private void NoteStored(ConversationId conversation, long seq)
+    {
+        if (seq <= 0 || conversation.IsGroup)
+        {
+            return;
+        }
+
+        _seenStored ??= [];
+        if (_seenStored.TryGetValue(conversation, out var seen))
+        {
+            if (seq > seen)
+            {
+                _seenStored[conversation] = seq;
+            }
+
+            return;
+        }
+
+        if (_seenStored.Count >= MostRemembered)
+        {
+            _seenStored.Clear();
+        }
+
+        _seenStored[conversation] = seq;
+    }
+
+    private long SeenStored(ConversationId conversation) => _seenStored?.GetValueOrDefault(conversation) ?? 0;
 
     private async ValueTask<long> KnownMarkerAsync(ConversationId conversation)
     {

@@ -339,6 +339,7 @@ internal sealed partial class UserGrain(
 
     private void DeliverToSockets(Delivery delivery)
     {
+        NoteStored(delivery.Conversation, delivery.Seq);
         RemoveExpired();
         var local = LocalSink;
         foreach (var silo in _silos.All)

@@ -14,6 +14,7 @@ public static class ServerFrames
         w.WriteString("connection"u8, s.connection);
         w.WriteString("node"u8, s.node);
         w.WriteString("epoch"u8, s.epoch);
+        w.WriteString("protocol"u8, "1.1"u8);
     });
 
     public static byte[] Ack(string id) => Write(id, static (w, id) =>

@@ -14,11 +14,12 @@ namespace Switchboard.Tests.Contracts;
 public sealed class ServerFrameTests
 {
     [Fact]
-    public void Welcome_has_user_connection_node_and_the_logs_epoch()
+    public void Welcome_has_user_connection_node_the_logs_epoch_and_the_protocol_version()
     {
         using var frame = ParseFrame(ServerFrames.Welcome("alice", "c0ffee", "silo-1", "5eed"));
 
-        AssertFields(frame, "type", "user", "connection", "node", "epoch");
+        AssertFields(frame, "type", "user", "connection", "node", "epoch", "protocol");
+        Assert.Equal("1.1", Str(frame, "protocol"));
         Assert.Equal("5eed", Str(frame, "epoch"));
         Assert.Equal("welcome", Str(frame, "type"));
         Assert.Equal("alice", Str(frame, "user"));

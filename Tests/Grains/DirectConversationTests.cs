@@ -99,4 +99,30 @@ public sealed class DirectConversationTests(ClusterFixture fixture)
         var stored = await fixture.Grains.GetUserGrain(new UserId(bob)).AppendDirectAsync(Command(alice, bob, "y"));
         Assert.Equal(1, stored.Seq);
     }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_read_of_a_delivered_seq_asks_the_log_nothing_and_one_past_it_is_checked(bool readerOwns)
+    {
+        var alice = SiloHostFixture.NewId("alice");
+        var bob = readerOwns ? UserIds.OwningDirectConversationWith(alice, "bob") : UserIds.OwnedByOther(alice, "bob");
+        var bobSocket = await fixture.ConnectAsync(bob, silo: 1);
+        await SendAsync(alice, bob, "first");
+        var receipt = await SendAsync(alice, bob, "second");
+        await bobSocket.WaitForMessageAsync(receipt.Conversation.Value, receipt.Seq);
+        var reader = fixture.Grains.GetUserGrain(new UserId(bob));
+        var caller = new Caller(new UserId(bob), "student");
+        var lookups = ClusterFixture.Log.LatestLookups(receipt.Conversation);
+
+        // Delivered means stored: the reader's grain saw the seq go by, so the latest needs no query of the log.
+        Assert.Equal(1, await reader.MarkReadAsync(caller, receipt.Conversation, 1, null));
+        Assert.Equal(receipt.Seq, await reader.MarkReadAsync(caller, receipt.Conversation, receipt.Seq, null));
+        Assert.Equal(lookups, ClusterFixture.Log.LatestLookups(receipt.Conversation));
+
+        // Past what it saw, the log is asked, and a seq past the latest stays bad_request.
+        var past = await Assert.ThrowsAsync<SwitchboardException>(() => reader.MarkReadAsync(caller, receipt.Conversation, receipt.Seq + 1, null));
+        Assert.Equal(ProtocolError.BadRequest, past.Code);
+        Assert.Equal(lookups + 1, ClusterFixture.Log.LatestLookups(receipt.Conversation));
+    }
 }

@@ -140,6 +140,7 @@ public sealed class ConnectionTests(SiloHostFixture host)
         Assert.False(string.IsNullOrEmpty(first.Welcome.Str("connection")));
         Assert.False(string.IsNullOrEmpty(first.Welcome.Str("node")));
         Assert.NotEqual(first.Welcome.Str("connection"), second.Welcome.Str("connection"));
+        Assert.Equal("1.1", first.Welcome.Str("protocol"));
 
         // One log, one epoch, on every node (it changes only when the log is restored from a backup).
         Assert.Matches("^[0-9a-f]{32}$", first.Welcome.Str("epoch"));
