@@ -6,9 +6,10 @@ using Switchboard.Identity;
 namespace Switchboard.Persistence.MariaDb;
 
 /// <summary>
-/// Read markers in <c>sb_read_markers</c> (deploy/sql/005-read-markers.sql). A marker write is queued with the appends
-/// and joins their next group commit: it is as durable as a message when it completes, and costs no commit of its own.
-/// The sender's own marker moves inside each message's INSERT (a trigger), so a send adds no statement here.
+/// Read markers in <c>sb_read_markers</c> (deploy/sql/005-read-markers.sql). A marker write goes to the log's marker
+/// writer, which gathers markers for <see cref="MessageLogOptions.MarkerDelay"/> and commits them in one upsert: it is as
+/// durable as a message when it completes, and markers cost a commit per interval, not per read. The sender's own
+/// marker moves inside each message's INSERT (a trigger), so a send adds no statement here.
 /// </summary>
 public sealed partial class MariaDbMessageLog : IReadMarkers
 {

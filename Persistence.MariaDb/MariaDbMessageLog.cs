@@ -27,6 +27,10 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
     // the backlog counters below bound it, in bytes as well as in appends, and refuse rather than wait.
     private readonly Channel<PendingAppend> _queue = Channel.CreateUnbounded<PendingAppend>(
         new UnboundedChannelOptions { SingleReader = false, AllowSynchronousContinuations = true });
+    // Read markers have a writer of their own that gathers them for MarkerDelay: a message's commit stays one prepared
+    // INSERT instead of a transaction with an upsert beside it, and markers share a commit many to one.
+    private readonly Channel<PendingAppend> _markers = Channel.CreateUnbounded<PendingAppend>(
+        new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = true });
     private long _backlog;
     private long _backlogBytes;
     private long _refused;
@@ -55,7 +59,10 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
 
         _connectionString = ConnectionStringFor(_options.ConnectionString);
         _rows = new RowSql?[_options.MaxBatch];
-        _writers = Enumerable.Range(0, _options.Writers).Select(_ => Task.Run(WriteLoopAsync)).ToArray();
+        _writers = Enumerable.Range(0, _options.Writers)
+            .Select(_ => Task.Run(() => WriteLoopAsync(_queue, _options.CommitDelay, connectEarly: true)))
+            .Append(Task.Run(() => WriteLoopAsync(_markers, _options.MarkerDelay, connectEarly: false)))
+            .ToArray();
     }
 
     /// <summary>
@@ -117,7 +124,7 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
             Volatile.Write(ref _refusing, 0);
         }
 
-        if (!_queue.Writer.TryWrite(pending))
+        if (!(pending.Marker is null ? _queue : _markers).Writer.TryWrite(pending))
         {
             Release(pending);
             return ValueTask.FromException(new InvalidOperationException("The message log is shutting down."));
@@ -354,19 +361,24 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
+        _markers.Writer.TryComplete();
         await Task.WhenAll(_writers);
     }
 
-    private async Task WriteLoopAsync()
+    private async Task WriteLoopAsync(Channel<PendingAppend> queue, TimeSpan delay, bool connectEarly)
     {
         var batch = new List<PendingAppend>(_options.MaxBatch);
         var sql = new StringBuilder(1024);
         await using var session = new WriterSession(_connectionString, _logger);
-        await session.LearnPacketLimitAsync().ConfigureAwait(false);
+        // The marker writer takes a connection only once a deployment uses read markers; small rows fit the default budget.
+        if (connectEarly)
+        {
+            await session.LearnPacketLimitAsync().ConfigureAwait(false);
+        }
 
         // A message that did not fit the previous batch's bytes opens the next one.
         PendingAppend? carried = null;
-        while (carried is not null || await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
+        while (carried is not null || await queue.Reader.WaitToReadAsync().ConfigureAwait(false))
         {
             batch.Clear();
             var budget = session.BatchBudget;
@@ -378,11 +390,11 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
                 carried = null;
             }
 
-            carried = Fill(batch, ref size, budget);
-            if (carried is null && _options.CommitDelay > TimeSpan.Zero && batch.Count > 0 && batch.Count < _options.MaxBatch)
+            carried = Fill(queue, batch, ref size, budget);
+            if (carried is null && delay > TimeSpan.Zero && batch.Count > 0 && batch.Count < _options.MaxBatch)
             {
-                await Task.Delay(_options.CommitDelay).ConfigureAwait(false);
-                carried = Fill(batch, ref size, budget);
+                await Task.Delay(delay).ConfigureAwait(false);
+                carried = Fill(queue, batch, ref size, budget);
             }
 
             if (batch.Count == 0)
@@ -435,9 +447,9 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
     /// the server's max_allowed_packet a whole batch fails, and committing it again one by one would turn group
     /// commit off exactly when bodies are large.
     /// </summary>
-    private PendingAppend? Fill(List<PendingAppend> batch, ref long size, long budget)
+    private PendingAppend? Fill(Channel<PendingAppend> queue, List<PendingAppend> batch, ref long size, long budget)
     {
-        while (batch.Count < _options.MaxBatch && _queue.Reader.TryRead(out var pending))
+        while (batch.Count < _options.MaxBatch && queue.Reader.TryRead(out var pending))
         {
             var bytes = pending.SqlBytes;
             if (batch.Count > 0 && size + bytes > budget)
@@ -611,7 +623,7 @@ public sealed partial class MariaDbMessageLog : IMessageLog, IAsyncDisposable
             sql.Append("; ");
         }
 
-        // Read markers ride the same commit: forward only, whatever order they were queued in.
+        // Read markers (the marker writer's batches): forward only, whatever order they were queued in.
         if (markers > 0)
         {
             sql.Append("INSERT INTO sb_read_markers (user_id, conversation, seq) VALUES ");

@@ -27,6 +27,14 @@ public sealed class MessageLogOptions
     public TimeSpan CommitDelay { get; set; } = TimeSpan.Zero;
 
     /// <summary>
+    /// How long read markers (protocol 1.1 <c>read</c>) gather, after the first one, before they are committed together
+    /// by the log's marker writer. Default 20 ms. A marker is still stored before its <c>ack</c>: the ack waits up to
+    /// this long more, and markers cost one commit per interval instead of riding (and slowing) message commits.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:01")]
+    public TimeSpan MarkerDelay { get; set; } = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>
     /// Most appends waiting for their commit (queued or in a commit) on this silo. Default 10,000. Past it an append
     /// is refused at once (<c>unavailable</c>) and never stored, so a stalled database cannot fill the silo's memory.
     /// </summary>

@@ -19,10 +19,14 @@ public sealed class MariaDbReadMarkerTests(DurableClusterFixture fixture, ITestO
 {
     private static readonly DateTimeOffset Now = new(2026, 12, 6, 12, 0, 0, TimeSpan.Zero);
 
-    private async Task<(MariaDbMessageLog Log, DurableCluster Cluster)> CreateAsync()
+    private async Task<(MariaDbMessageLog Log, DurableCluster Cluster)> CreateAsync(TimeSpan? markerDelay = null)
     {
         var cluster = await fixture.CreateClusterAsync();
-        var options = Options.Create(new MessageLogOptions { ConnectionString = cluster.ConnectionString, MaxBatch = 64, Writers = 1, Retention = TimeSpan.FromDays(1) });
+        var options = Options.Create(new MessageLogOptions
+        {
+            ConnectionString = cluster.ConnectionString, MaxBatch = 64, Writers = 1, Retention = TimeSpan.FromDays(1),
+            MarkerDelay = markerDelay ?? new MessageLogOptions().MarkerDelay,
+        });
         return (new MariaDbMessageLog(options, NullLogger<MariaDbMessageLog>.Instance), cluster);
     }
 
@@ -51,30 +55,26 @@ public sealed class MariaDbReadMarkerTests(DurableClusterFixture fixture, ITestO
     }
 
     [Fact]
-    public async Task A_marker_queued_beside_an_append_rides_its_commit()
+    public async Task Markers_gathered_in_their_delay_share_one_commit_of_their_own_and_never_hold_up_a_message()
     {
-        var (log, cluster) = await CreateAsync();
+        var (log, cluster) = await CreateAsync(markerDelay: TimeSpan.FromSeconds(2));
         await using var _ = log;
         await using var __ = cluster;
         var group = ConversationId.ForGroup(new GroupId($"g-{Guid.NewGuid():N}"));
-        var (amy, tom) = (new UserId("amy"), new UserId("tom"));
+        var amy = new UserId("amy");
         await log.AppendAsync(Message(group, 1, amy, null));
         var commits = log.Commits;
 
-        // The only writer waits on the locked table while a message and a marker queue behind it: one batch, one commit.
-        await using var locker = new MySqlConnection(cluster.ConnectionString);
-        await locker.OpenAsync();
-        await Execute(locker, "LOCK TABLES sb_messages WRITE, sb_read_markers WRITE");
-        var held = log.AppendAsync(Message(group, 2, amy, null)).AsTask();
-        await Wait.UntilAsync(async () => await CountWaitingAsync(cluster) > 0, "the writer waits on the locked tables");
-        var append = log.AppendAsync(Message(group, 3, amy, null)).AsTask();
-        var marker = log.MarkReadAsync(tom, group, 2).AsTask();
-        await Execute(locker, "UNLOCK TABLES");
-        await Task.WhenAll(held, append, marker);
+        // Twenty readers within the delay: one commit for all of them; a message sent meanwhile commits on its own at once.
+        var markers = Enumerable.Range(0, 20).Select(i => log.MarkReadAsync(new UserId($"reader{i}"), group, 1).AsTask()).ToArray();
+        await log.AppendAsync(Message(group, 2, amy, null));
+        Assert.DoesNotContain(markers, m => m.IsCompleted);
+        Assert.Equal(commits + 1, log.Commits);
+        await Task.WhenAll(markers);
 
         Assert.Equal(commits + 2, log.Commits);
-        Assert.Equal(2, await log.GetReadAsync(tom, group));
-        Assert.Equal(3, await log.GetReadAsync(amy, group));
+        Assert.Equal(20, (await log.GetReadersAsync(group, 1)).Count(u => u.Value.StartsWith("reader", StringComparison.Ordinal)));
+        Assert.Equal(2, await log.GetReadAsync(amy, group));
     }
 
     [Fact]
@@ -112,16 +112,6 @@ public sealed class MariaDbReadMarkerTests(DurableClusterFixture fixture, ITestO
         Assert.Equal(6_000, readers.Count);
         Assert.Equal(10_000, (await log.GetReadersAsync(group, 1)).Count);
         Assert.True(timings.Order().ElementAt(2) < 100, $"readers took {string.Join(", ", timings)} ms");
-    }
-
-    private static async Task<long> CountWaitingAsync(DurableCluster cluster)
-    {
-        await using var observer = new MySqlConnection(cluster.ConnectionString);
-        await observer.OpenAsync();
-        await using var waiting = new MySqlCommand(
-            "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = @db AND STATE = 'Waiting for table metadata lock'", observer);
-        waiting.Parameters.AddWithValue("@db", cluster.Database);
-        return Convert.ToInt64(await waiting.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private static async Task Execute(MySqlConnection connection, string sql)
