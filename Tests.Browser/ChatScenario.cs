@@ -154,9 +154,16 @@ public sealed class ChatScenario(ChatBrowser browser, RunOptions options, StepRu
 
             await run.ScreenshotAsync("unread-on-two-pages", amyAgain.Page);
             // Reading on one page clears the other's badge: the read frame travels to the user's other connections.
+            var readsBefore = await ReadFramesSentAsync(amy);
             await amy.OpenAsync($"group:{group}");
             await Expect(amy.Message("And page 13")).ToHaveCountAsync(1);
             await Expect(amyAgain.Conversation($"group:{group}").Locator(".badge")).ToHaveCountAsync(0);
+            // Two new messages shown, one read frame: the marker is sent for the burst, not per message.
+            var sent = await ReadFramesSentAsync(amy) - readsBefore;
+            if (sent != 1)
+            {
+                throw new InvalidOperationException($"{amy.User}'s page sent {sent} read frames for one opening of the group, not 1");
+            }
             await Expect(amyAgain.Page).ToHaveTitleAsync($"Switchboard · {amy.User}");
         });
 
@@ -406,6 +413,10 @@ public sealed class ChatScenario(ChatBrowser browser, RunOptions options, StepRu
             }
         }
     }
+
+    /// <summary>How many read frames the page has sent, from its protocol log (kept in the page even while hidden).</summary>
+    private static Task<int> ReadFramesSentAsync(Person person) =>
+        person.Page.EvaluateAsync<int>("() => [...document.querySelectorAll('#log div')].filter(d => d.textContent.includes('→ read ')).length");
 
     private static async Task<string> NodesAsync(params Person[] people) =>
         string.Join(", ", await Task.WhenAll(people.Select(async p => $"{p.User} {await p.Status.GetAttributeAsync("data-node") ?? "offline"}")));
