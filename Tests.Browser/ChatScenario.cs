@@ -8,8 +8,9 @@ namespace Switchboard.Tests.Browser;
 
 /// <summary>
 /// A class at the chat page through the gateway: a teacher and two students exchange group and direct messages, a
-/// student is refused in an announce group, an admin opens the dashboard; then the silo holding a student's socket
-/// is killed and the pages come back on the other silo with what was sent meanwhile, each message exactly once.
+/// student is refused in an announce group, unread counts agree across a student's two pages, receipts and typing show,
+/// the teacher mutes, deletes and bans, an admin opens the dashboard; then the silo holding a student's socket is killed
+/// and the pages come back on the other silo with what was sent meanwhile, each message exactly once.
 /// </summary>
 public sealed class ChatScenario(ChatBrowser browser, RunOptions options, StepRunner run)
 {
@@ -132,6 +133,134 @@ public sealed class ChatScenario(ChatBrowser browser, RunOptions options, StepRu
             await amy.OpenAsync($"group:{group}");
         });
 
+        // Protocol 1.1 on the page: read markers, receipts, typing and moderation.
+        Person amyAgain = null!;
+        await run.StepAsync("two pages of the same student agree on unread counts, from the list and from live read frames", () => amyAgain.Page, async () =>
+        {
+            await amy.OpenDirectAsync(teacher.User);
+            amyAgain = new Person(await browser.OpenPageAsync(), amy.User);
+            await amyAgain.SignInAsync("student");
+            // The list's read markers: amy read the group on her first page, so her second shows it without a badge.
+            await Expect(amyAgain.Conversation($"group:{group}")).ToBeVisibleAsync();
+            await Expect(amyAgain.Conversation($"group:{group}").Locator(".badge")).ToHaveCountAsync(0);
+
+            await teacher.OpenAsync($"group:{group}");
+            await teacher.SayAsync("Homework: page 12");
+            await teacher.SayAsync("And page 13");
+            foreach (var page in new[] { amy, amyAgain })
+            {
+                await Expect(page.Conversation($"group:{group}").Locator(".badge")).ToHaveTextAsync("2");
+            }
+
+            await run.ScreenshotAsync("unread-on-two-pages", amyAgain.Page);
+            // Reading on one page clears the other's badge: the read frame travels to the user's other connections.
+            var readsBefore = await ReadFramesSentAsync(amy);
+            await amy.OpenAsync($"group:{group}");
+            await Expect(amy.Message("And page 13")).ToHaveCountAsync(1);
+            await Expect(amyAgain.Conversation($"group:{group}").Locator(".badge")).ToHaveCountAsync(0);
+            // Two new messages shown, one read frame: the marker is sent for the burst, not per message.
+            var sent = await ReadFramesSentAsync(amy) - readsBefore;
+            if (sent != 1)
+            {
+                throw new InvalidOperationException($"{amy.User}'s page sent {sent} read frames for one opening of the group, not 1");
+            }
+            await Expect(amyAgain.Page).ToHaveTitleAsync($"Switchboard · {amy.User}");
+        });
+
+        await run.StepAsync("the teacher sees \"read by N of M\" on a post rise as the students read it", () => teacher.Page, async () =>
+        {
+            // amy has read it (the previous step), ben has not: he is in the announce group.
+            await ExpectReceiptAsync(teacher, "And page 13", "read by 1 of 2");
+            await ben.OpenAsync($"group:{group}");
+            await Expect(ben.Message("And page 13")).ToHaveCountAsync(1);
+            await ExpectReceiptAsync(teacher, "And page 13", "read by 2 of 2");
+            // Receipts are the sender's and the owners': a student sees none on the teacher's post.
+            await Expect(ben.Message("And page 13").Locator(".receipt")).ToBeHiddenAsync();
+        });
+
+        await run.StepAsync("direct message ticks go from sent to read when the other person opens the conversation", () => teacher.Page, async () =>
+        {
+            // ben read "Yes, by noon." when it arrived: the receipts endpoint says so when the teacher opens the conversation.
+            await teacher.OpenAsync(dm);
+            await Expect(teacher.Message("Yes, by noon.").Locator(".receipt")).ToHaveTextAsync("✓✓ Read");
+            await teacher.SayAsync("Bring your exercise book too.");
+            await Expect(teacher.Message("Bring your exercise book too.").Locator(".receipt")).ToHaveTextAsync("✓ Sent");
+            await run.ScreenshotAsync("dm-sent-not-read", teacher.Page);
+            await ben.OpenAsync(dm);
+            await Expect(ben.Message("Bring your exercise book too.")).ToHaveCountAsync(1);
+            // The live read frame of the peer turns the tick, without a reload or a request.
+            await Expect(teacher.Message("Bring your exercise book too.").Locator(".receipt")).ToHaveTextAsync("✓✓ Read");
+            await Expect(ben.Message("Bring your exercise book too.").Locator(".receipt")).ToBeHiddenAsync();
+        });
+
+        await run.StepAsync("the other side sees \"typing…\" while a student writes, gone when the message arrives", () => teacher.Page, async () =>
+        {
+            var box = ben.Page.GetByLabel("Message", new() { Exact = true });
+            await box.FillAsync("");
+            await box.PressSequentiallyAsync("Will do");
+            await Expect(teacher.Page.Locator("#typing")).ToHaveTextAsync($"{ben.User} is typing…");
+            await run.ScreenshotAsync("typing", teacher.Page);
+            await box.PressAsync("Enter");
+            await Expect(teacher.Message("Will do")).ToHaveCountAsync(1);
+            await Expect(teacher.Page.Locator("#typing")).ToHaveTextAsync("");
+            await Expect(ben.Page.Locator("#typing")).ToHaveTextAsync("");
+        });
+
+        await run.StepAsync("the teacher mutes a student: her post is refused in plain words; unmuted, she posts again", () => amy.Page, async () =>
+        {
+            await teacher.OpenAsync($"group:{group}");
+            var moderation = teacher.Page.GetByRole(AriaRole.List, new() { Name = "Members and moderation" });
+            await moderation.GetByLabel($"Mute {amy.User} for").SelectOptionAsync(new SelectOptionValue { Label = "10 minutes" });
+            await moderation.GetByRole(AriaRole.Button, new() { Name = $"Mute {amy.User}", Exact = true }).ClickAsync();
+            await Expect(moderation.Locator("li", new() { HasText = amy.User }).Locator(".flag")).ToContainTextAsync("muted until");
+            // Only owners and admins see the controls.
+            await Expect(amy.Page.GetByRole(AriaRole.List, new() { Name = "Members and moderation" })).ToHaveCountAsync(0);
+
+            await amy.Page.GetByLabel("Message", new() { Exact = true }).FillAsync("Am I muted?");
+            await amy.Page.GetByLabel("Message", new() { Exact = true }).PressAsync("Enter");
+            await Expect(amy.Notice).ToContainTextAsync($"You are muted in {group} until");
+            await Expect(amy.Messages.Locator("li", new() { HasText = "Am I muted?" })).ToHaveCountAsync(0);
+            // What she wrote is back in the box, not lost.
+            await Expect(amy.Page.GetByLabel("Message", new() { Exact = true })).ToHaveValueAsync("Am I muted?");
+            await run.ScreenshotAsync("muted", amy.Page);
+            await amy.Page.GetByRole(AriaRole.Button, new() { Name = "Dismiss message" }).ClickAsync();
+
+            await moderation.GetByRole(AriaRole.Button, new() { Name = $"Unmute {amy.User}", Exact = true }).ClickAsync();
+            await Expect(moderation.Locator("li", new() { HasText = amy.User }).Locator(".flag")).ToHaveCountAsync(0);
+            await amy.SayAsync("Unmuted now");
+            await Expect(teacher.Message("Unmuted now")).ToHaveCountAsync(1);
+        });
+
+        await run.StepAsync("the teacher deletes a student's post and the student deletes her own: both sides show them deleted, live and in history", () => teacher.Page, async () =>
+        {
+            var seq = await teacher.Message("Unmuted now").GetAttributeAsync("data-seq");
+            await teacher.Message("Unmuted now").GetByRole(AriaRole.Button, new() { Name = "Delete" }).ClickAsync();
+            foreach (var person in new[] { teacher, amy })
+            {
+                await Expect(person.Messages.Locator($"li[data-seq='{seq}']")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("message deleted"));
+                await Expect(person.Message("Unmuted now")).ToHaveCountAsync(0);
+            }
+
+            await amy.SayAsync("Oops, wrong group");
+            await Expect(teacher.Message("Oops, wrong group")).ToHaveCountAsync(1);
+            var own = await amy.Message("Oops, wrong group").GetAttributeAsync("data-seq");
+            await amy.Message("Oops, wrong group").GetByRole(AriaRole.Button, new() { Name = "Delete your message" }).ClickAsync();
+            await Expect(teacher.Messages.Locator($"li[data-seq='{own}']")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("message deleted"));
+            await Expect(teacher.Message("Oops, wrong group")).ToHaveCountAsync(0);
+            // A student may not delete the teacher's post: no button.
+            await Expect(amy.Message("And page 13").GetByRole(AriaRole.Button, new() { Name = "Delete" })).ToHaveCountAsync(0);
+            await run.ScreenshotAsync("teacher-moderation", teacher.Page);
+
+            // History (a page signed in afresh) returns them as deleted.
+            await amyAgain.Page.ReloadAsync();
+            await amyAgain.SignInAsync("student");
+            await amyAgain.OpenAsync($"group:{group}");
+            await Expect(amyAgain.Messages.Locator($"li[data-seq='{seq}']")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("message deleted"));
+            await Expect(amyAgain.Messages.Locator($"li[data-seq='{own}']")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("message deleted"));
+            await amyAgain.ExpectGaplessAsync();
+            await amyAgain.Page.Context.CloseAsync();
+        });
+
         await run.StepAsync("an admin opens the dashboard from the chat page through the gateway", null, async () =>
         {
             var admin = new Person(await browser.OpenPageAsync(), $"admin-{_run}");
@@ -215,6 +344,26 @@ public sealed class ChatScenario(ChatBrowser browser, RunOptions options, StepRu
             await amy.OpenAsync(Dm(amy.User, teacher.User));
             await Expect(amy.Message(meanwhile)).ToHaveCountAsync(1);
         });
+
+        await run.StepAsync("the teacher bans a student: he stops receiving the group and his post is refused", () => ben.Page, async () =>
+        {
+            await teacher.OpenAsync($"group:{group}");
+            var moderation = teacher.Page.GetByRole(AriaRole.List, new() { Name = "Members and moderation" });
+            await moderation.GetByRole(AriaRole.Button, new() { Name = $"Ban {ben.User}", Exact = true }).ClickAsync();
+            await Expect(moderation.Locator("li", new() { HasText = ben.User }).Locator(".flag")).ToHaveTextAsync("banned");
+            await Expect(moderation.GetByRole(AriaRole.Button, new() { Name = $"Unban {ben.User}", Exact = true })).ToBeVisibleAsync();
+
+            await amy.OpenAsync($"group:{group}");
+            await teacher.SayAsync("Only for those still here");
+            await Expect(amy.Message("Only for those still here")).ToHaveCountAsync(1);
+            // The ban took ben off the group's delivery before the PUT returned, so by now the post would have reached him.
+            await Expect(ben.Messages.Locator("li", new() { HasText = "Only for those still here" })).ToHaveCountAsync(0);
+            await ben.Page.GetByLabel("Message", new() { Exact = true }).FillAsync("Let me back in");
+            await ben.Page.GetByLabel("Message", new() { Exact = true }).PressAsync("Enter");
+            await Expect(ben.Notice).ToContainTextAsync($"You were removed from {group}");
+            await Expect(teacher.Message("Let me back in")).ToHaveCountAsync(0);
+            await run.ScreenshotAsync("banned-teacher-view", teacher.Page);
+        });
     }
 
     /// <summary>
@@ -242,6 +391,32 @@ public sealed class ChatScenario(ChatBrowser browser, RunOptions options, StepRu
         await person.Page.GetByRole(AriaRole.Button, new() { Name = "Hide protocol log" }).ClickAsync();
         await Expect(log).ToBeHiddenAsync();
     }
+
+    /// <summary>
+    /// Receipts are asked for, not pushed: clicks the post's receipt (which asks again) until it says what is expected.
+    /// </summary>
+    private static async Task ExpectReceiptAsync(Person person, string text, string expected)
+    {
+        var receipt = person.Message(text).Locator(".receipt");
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            await receipt.ClickAsync();
+            try
+            {
+                await Expect(receipt).ToHaveTextAsync(expected, new() { Timeout = 2_000 });
+                return;
+            }
+            catch (PlaywrightException) when (deadline.Elapsed < TimeSpan.FromSeconds(20))
+            {
+                Console.WriteLine($"[browser] {person.User} sees \"{await receipt.TextContentAsync()}\" on \"{text}\", waiting for \"{expected}\"");
+            }
+        }
+    }
+
+    /// <summary>How many read frames the page has sent, from its protocol log (kept in the page even while hidden).</summary>
+    private static Task<int> ReadFramesSentAsync(Person person) =>
+        person.Page.EvaluateAsync<int>("() => [...document.querySelectorAll('#log div')].filter(d => d.textContent.includes('→ read ')).length");
 
     private static async Task<string> NodesAsync(params Person[] people) =>
         string.Join(", ", await Task.WhenAll(people.Select(async p => $"{p.User} {await p.Status.GetAttributeAsync("data-node") ?? "offline"}")));
