@@ -133,6 +133,6 @@ public static class GroupCommands
         (view.Members is null
             ? $"{view.Id} ({view.Policy}); members hidden"
             : $"{view.Id} ({view.Policy})" + string.Concat(view.Members.Select(m => $"{Environment.NewLine}  {m.User} {m.Role}")))
-        + string.Concat((view.Mutes ?? []).Select(m => $"{Environment.NewLine}  {m.User} muted until {m.Until ?? "unmuted"}"))
-        + string.Concat((view.Bans ?? []).Select(b => $"{Environment.NewLine}  {b.User} banned"));
+        + string.Concat((view.Mutes ?? []).Select(m => $"{Environment.NewLine}  {Output.Printer.Safe(m.User)} muted until {Output.Printer.Safe(m.Until ?? "unmuted")}"))
+        + string.Concat((view.Bans ?? []).Select(b => $"{Environment.NewLine}  {Output.Printer.Safe(b.User)} banned"));
 }

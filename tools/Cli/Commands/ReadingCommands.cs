@@ -131,5 +131,6 @@ public static class ReadingCommands
         return string.Join(Environment.NewLine, lines);
     }
 
-    private static string Names(IReadOnlyList<string> names) => names.Count == 0 ? "-" : string.Join(", ", names);
+    // Each name escaped on its own: the lines around them keep their newlines, a name may not add one.
+    private static string Names(IReadOnlyList<string> names) => names.Count == 0 ? "-" : string.Join(", ", names.Select(n => Output.Printer.Safe(n)));
 }
