@@ -129,7 +129,7 @@ public sealed class CliCommandTests(CliFixture fixture)
         Assert.Equal(["m3", "m4", "m5"], some.Lines.Select(l => l[(l.LastIndexOf(' ') + 1)..]).ToArray());
 
         var listed = await Cli(false, "--user", bob, "conversations");
-        Assert.Equal($"{conversation} #7\n", listed.Output);
+        Assert.Equal($"{conversation} #7 read 0 unread 7\n", listed.Output);
         var stranger = await Cli(false, "--user", CliFixture.NewId("cli-hc"), "history", conversation);
         Assert.Equal((4, true), (stranger.ExitCode, stranger.Error.StartsWith("error: forbidden: ", StringComparison.Ordinal)));
     }

@@ -164,4 +164,36 @@ public sealed class CliUnitTests
         Assert.Equal("alice", TokenClaims.Subject(TestTokens.Mint("alice")));
         Assert.Equal("unauthorized", Assert.Throws<CliError>(() => TokenClaims.Subject("not-a-token")).Code);
     }
+
+    [Theory]
+    [InlineData("90s", "2026-12-06T12:01:30.000Z")]
+    [InlineData("10m", "2026-12-06T12:10:00.000Z")]
+    [InlineData("2h", "2026-12-06T14:00:00.000Z")]
+    [InlineData("1d", "2026-12-07T12:00:00.000Z")]
+    public void Mute_for_a_duration_ends_that_long_from_now_in_utc(string lasting, string until)
+    {
+        var now = new DateTimeOffset(2026, 12, 6, 13, 0, 0, TimeSpan.FromHours(1));
+        Assert.Equal(until, Switchboard.Cli.Commands.GroupCommands.MuteEnd(null, lasting, now));
+    }
+
+    [Theory]
+    [InlineData(null, "10")]
+    [InlineData(null, "-5m")]
+    [InlineData(null, "0h")]
+    [InlineData(null, "m")]
+    [InlineData(null, "1w")]
+    [InlineData("2099-01-01T00:00:00Z", "1h")]
+    public void Mute_with_a_bad_duration_or_both_ends_is_a_bad_request(string? until, string lasting) =>
+        Assert.Equal("bad_request", Assert.Throws<CliError>(() => Switchboard.Cli.Commands.GroupCommands.MuteEnd(until, lasting, DateTimeOffset.UtcNow)).Code);
+
+    [Fact]
+    public void A_deleted_message_prints_as_deleted_and_its_json_as_received()
+    {
+        const string Raw = """{"type":"message","conversation":"group:7b","seq":2,"from":"amy","to":"group:7b","id":"x","body":null,"ts":"2026-12-06T18:30:52.218Z","deleted":true}""";
+        var (human, json) = (new StringWriter(), new StringWriter());
+        new Switchboard.Cli.Output.Printer(human, TextWriter.Null, json: false).Message(ServerFrame.Parse(Raw));
+        new Switchboard.Cli.Output.Printer(json, TextWriter.Null, json: true).Message(ServerFrame.Parse(Raw));
+        Assert.Equal("2026-12-06T18:30:52.218Z group:7b #2 amy: (deleted)\n", human.ToString());
+        Assert.Equal(Raw + "\n", json.ToString());
+    }
 }

@@ -16,7 +16,7 @@ public static class CliProgram
     public static Task<int> RunAsync(string[] args, CliEnvironment environment, bool handleTermination = false, CancellationToken cancellationToken = default)
     {
         var common = new CommonOptions();
-        var root = new RootCommand("A command-line client of a Switchboard server: tokens, messages, live tail, history, presence, groups.")
+        var root = new RootCommand("A command-line client of a Switchboard server: tokens, messages, live tail, history, read markers, receipts, typing, presence, groups and their moderation.")
         {
             TokenCommand.Create(common, environment),
             MessagingCommands.Send(common, environment),
@@ -24,6 +24,10 @@ public static class CliProgram
             MessagingCommands.History(common, environment),
             MessagingCommands.Conversations(common, environment),
             MessagingCommands.Presence(common, environment),
+            ReadingCommands.Read(common, environment),
+            ReadingCommands.Receipts(common, environment),
+            ReadingCommands.Typing(common, environment),
+            ReadingCommands.Delete(common, environment),
             GroupCommands.Create(common, environment),
         };
         common.AddTo(root);

@@ -59,7 +59,28 @@ public sealed class RestClient : IDisposable
     public async Task<GroupView> GroupAsync(string group, CancellationToken cancellationToken) =>
         (await SendAsync(HttpMethod.Get, $"api/groups/{Uri.EscapeDataString(group)}", null, CliJson.Default.GroupView, cancellationToken))!;
 
+    public async Task<Receipts> ReceiptsAsync(string conversation, long seq, CancellationToken cancellationToken) =>
+        (await SendAsync(HttpMethod.Get, $"api/conversations/{Uri.EscapeDataString(conversation)}/receipts?seq={seq}", null, CliJson.Default.Receipts, cancellationToken))!;
+
+    public Task DeleteMessageAsync(string conversation, long seq, CancellationToken cancellationToken) =>
+        SendRawAsync(HttpMethod.Delete, $"api/conversations/{Uri.EscapeDataString(conversation)}/messages/{seq}", null, cancellationToken);
+
+    public async Task<GroupMute> PutMuteAsync(string group, string user, string? until, CancellationToken cancellationToken) =>
+        (await SendAsync(HttpMethod.Put, Moderation(group, "mutes", user), JsonContent.Create(new MuteRequest(until), CliJson.Default.MuteRequest), CliJson.Default.GroupMute, cancellationToken))!;
+
+    public Task DeleteMuteAsync(string group, string user, CancellationToken cancellationToken) =>
+        SendRawAsync(HttpMethod.Delete, Moderation(group, "mutes", user), null, cancellationToken);
+
+    public Task PutBanAsync(string group, string user, CancellationToken cancellationToken) =>
+        SendRawAsync(HttpMethod.Put, Moderation(group, "bans", user), JsonContent.Create(new EmptyRequest(), CliJson.Default.EmptyRequest), cancellationToken);
+
+    public Task DeleteBanAsync(string group, string user, CancellationToken cancellationToken) =>
+        SendRawAsync(HttpMethod.Delete, Moderation(group, "bans", user), null, cancellationToken);
+
     public void Dispose() => _http.Dispose();
+
+    private static string Moderation(string group, string kind, string user) =>
+        $"api/groups/{Uri.EscapeDataString(group)}/{kind}/{Uri.EscapeDataString(user)}";
 
     private async Task<T?> SendAsync<T>(HttpMethod method, string path, HttpContent? content, JsonTypeInfo<T> type, CancellationToken cancellationToken)
     {

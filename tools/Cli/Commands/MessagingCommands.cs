@@ -54,12 +54,14 @@ public static class MessagingCommands
         var initial = new Option<double>("--backoff-initial") { Description = "Seconds: the first reconnect waits up to this long.", DefaultValueFactory = _ => 0.5 };
         var cap = new Option<double>("--backoff-cap") { Description = "Seconds: no reconnect waits longer.", DefaultValueFactory = _ => 30 };
         var ahead = new Option<double>("--refresh-ahead") { Description = "Seconds before the token's expiry to renew it over the socket (auth, protocol 1.1); only with --user (dev tokens).", DefaultValueFactory = _ => 300 };
-        var command = new Command("tail", "Print every message of your conversations as it arrives; reconnect and resume when the connection drops.") { count, attempts, initial, cap, ahead };
+        var markRead = new Option<bool>("--read") { Description = "Mark what it prints as read (read frames, batched, forward-only), so the server's unread counts follow this terminal." };
+        var command = new Command("tail", "Print every message of your conversations as it arrives, and who reads, types and deletes; reconnect and resume when the connection drops.") { count, attempts, initial, cap, ahead, markRead };
         command.SetAction(common, environment, async (parse, invocation, cancellationToken) =>
         {
             var options = new TailOptions(
                 Seconds(parse.GetValue(initial), "--backoff-initial"), Seconds(parse.GetValue(cap), "--backoff-cap"), parse.GetValue(attempts), parse.GetValue(count),
-                parse.GetValue(ahead) is >= 0 and <= 30 * 86400 and var refresh ? TimeSpan.FromSeconds(refresh) : throw new CliError("bad_request", "--refresh-ahead is seconds, 0 to 30 days."));
+                parse.GetValue(ahead) is >= 0 and <= 30 * 86400 and var refresh ? TimeSpan.FromSeconds(refresh) : throw new CliError("bad_request", "--refresh-ahead is seconds, 0 to 30 days."),
+                parse.GetValue(markRead));
             if (options.BackoffCap < options.BackoffInitial || options.MaxAttempts < 0 || options.Count <= 0)
             {
                 throw new CliError("bad_request", "Need --backoff-initial <= --backoff-cap, --max-attempts >= 0 and --count > 0.");
@@ -115,14 +117,14 @@ public static class MessagingCommands
     public static Command Conversations(CommonOptions common, CliEnvironment environment)
     {
         var user = new Argument<string?>("user") { Description = "Whose (default: the token's user; others need the role admin).", Arity = ArgumentArity.ZeroOrOne };
-        var command = new Command("conversations", "List a user's conversations with their latest seq.") { user };
+        var command = new Command("conversations", "List a user's conversations with their latest seq, read marker and unread count.") { user };
         command.SetAction(common, environment, async (parse, invocation, cancellationToken) =>
         {
             var connection = await invocation.ConnectAsync(cancellationToken);
             using var rest = new RestClient(connection.Server, connection.Token, connection.Insecure);
             foreach (var entry in await rest.ConversationsAsync(parse.GetValue(user) ?? connection.User, cancellationToken))
             {
-                invocation.Printer.Result(entry, CliJson.Default.ConversationSeq, $"{entry.Conversation} #{entry.Seq}");
+                invocation.Printer.Result(entry, CliJson.Default.ConversationSeq, $"{entry.Conversation} #{entry.Seq} read {entry.Read} unread {entry.Unread}");
             }
 
             return ExitCodes.Ok;

@@ -25,8 +25,13 @@ public sealed class Printer(TextWriter output, TextWriter error, bool json)
             return;
         }
 
-        output.WriteLine(Safe($"{message.Ts} {message.Conversation} #{message.Seq} {message.From}: {BodyText(message.Body)}"));
+        // 1.1: a deleted message keeps its seq, sender and time; its body is gone (null).
+        var body = message.Deleted == true ? "(deleted)" : BodyText(message.Body);
+        output.WriteLine(Safe($"{message.Ts} {message.Conversation} #{message.Seq} {message.From}: {body}"));
     }
+
+    /// <summary>Any other server frame a tail shows (read, typing, deleted): as received with <c>--json</c>, else <paramref name="human"/>.</summary>
+    public void Frame(ServerFrame frame, string human) => output.WriteLine(json ? frame.Raw : Safe(human));
 
     /// <summary>A line written as given, for the raw outputs (the token).</summary>
     public void Line(string text) => output.WriteLine(text);

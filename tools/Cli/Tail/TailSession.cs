@@ -6,9 +6,10 @@ namespace Switchboard.Cli.Tail;
 
 /// <summary>
 /// How a tail reconnects (the backoff, and how many failed attempts in a row before it gives up), when it stops, and
-/// how long before its token's expiry it renews it (only when it can get tokens itself: dev tokens).
+/// how long before its token's expiry it renews it (only when it can get tokens itself: dev tokens), and whether it
+/// marks what it printed as read (1.1 <c>read</c> frames).
 /// </summary>
-public sealed record TailOptions(TimeSpan BackoffInitial, TimeSpan BackoffCap, int MaxAttempts, long? Count, TimeSpan RefreshAhead);
+public sealed record TailOptions(TimeSpan BackoffInitial, TimeSpan BackoffCap, int MaxAttempts, long? Count, TimeSpan RefreshAhead, bool MarkRead = false);
 
 /// <summary>
 /// <c>tail</c>: prints every message of the user's conversations as it arrives, and survives lost connections.
@@ -40,6 +41,14 @@ public sealed class TailSession(Connection connection, RestClient rest, Printer 
     private long _printed;
     private int _nextResume;
 
+    // --read: the markers the server has confirmed, what was printed past them, and the read frames awaiting their ack.
+    private readonly Dictionary<string, long> _markers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _toMark = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (string Conversation, long Seq)> _readsInFlight = new(StringComparer.Ordinal);
+
+    // --count reached: with --read, the tail waits for its last read acks before it exits.
+    private bool _finishing;
+
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
         var user = _connection.User;
@@ -51,9 +60,10 @@ public sealed class TailSession(Connection connection, RestClient rest, Printer 
             {
                 if (!_started)
                 {
-                    foreach (var (conversation, seq) in await rest.ConversationsAsync(user, cancellationToken))
+                    foreach (var entry in await rest.ConversationsAsync(user, cancellationToken))
                     {
-                        _cursor.Start(conversation, seq);
+                        _cursor.Start(entry.Conversation, entry.Seq);
+                        NoteMarker(entry.Conversation, entry.Read);
                     }
 
                     _started = true;
@@ -92,6 +102,7 @@ public sealed class TailSession(Connection connection, RestClient rest, Printer 
                 _pendingResumes.Clear();
                 _stalls.Clear();
                 _pendingAuth = null;
+                _readsInFlight.Clear();
                 if (socket is not null)
                 {
                     await socket.DisposeAsync();
@@ -132,15 +143,19 @@ public sealed class TailSession(Connection connection, RestClient rest, Printer 
 
         // After the socket is open, so a message acked from now on comes live or in this resume, or both (then dropped once).
         var since = new Dictionary<string, long>(StringComparer.Ordinal);
-        foreach (var (conversation, seq) in await rest.ConversationsAsync(user, cancellationToken))
+        foreach (var entry in await rest.ConversationsAsync(user, cancellationToken))
         {
-            if (seq > _cursor.Last(conversation))
+            NoteMarker(entry.Conversation, entry.Read);
+            if (entry.Seq > _cursor.Last(entry.Conversation))
             {
-                since[conversation] = _cursor.Last(conversation);
+                since[entry.Conversation] = _cursor.Last(entry.Conversation);
             }
         }
 
         await ResumeAsync(socket, since, cancellationToken);
+
+        // Marks that were in flight when the last socket dropped go again (forward-only: a repeat changes nothing).
+        await MarkAsync(socket, cancellationToken);
         var ready = new List<ServerFrame>();
         var refreshAt = RefreshTime();
         while (true)
@@ -171,6 +186,12 @@ public sealed class TailSession(Connection connection, RestClient rest, Printer 
 
             if (await receiving is not { } frame)
             {
+                if (_finishing)
+                {
+                    // --count was reached: the reads still unacked are the server's to keep or lose, not a reason to reconnect.
+                    return ExitCodes.Ok;
+                }
+
                 break;
             }
 
@@ -206,15 +227,57 @@ public sealed class TailSession(Connection connection, RestClient rest, Printer 
                 case "error" when frame.Id is { } id && _pendingResumes.Remove(id):
                     printer.Status($"resume refused: {frame.Code}: {frame.Message}");
                     break;
+                case "ack" when frame.Id is { } id && _readsInFlight.Remove(id, out var marked):
+                    NoteMarker(marked.Conversation, frame.Read ?? 0);
+                    if ((frame.Read ?? 0) < marked.Seq)
+                    {
+                        // Not what the protocol says (the marker is at or past what was read): stop rather than ask again forever.
+                        _toMark.Remove(marked.Conversation);
+                        printer.Status($"{marked.Conversation}: the server kept the read marker at {frame.Read}, below {marked.Seq}");
+                    }
+
+                    break;
+                case "error" when frame.Id is { } id && _readsInFlight.Remove(id, out var refused):
+                    _toMark.Remove(refused.Conversation);
+                    printer.Status($"{refused.Conversation}: read refused: {frame.Code}: {frame.Message}");
+                    break;
+                case "read" when frame is { Conversation: { } conversation, User: { } reader, Seq: { } seq }:
+                    if (reader == user)
+                    {
+                        // Another device of this user read it: no need to say so again.
+                        NoteMarker(conversation, seq);
+                    }
+
+                    printer.Frame(frame, $"{conversation}: {reader} read up to #{seq}");
+                    break;
+                case "typing" when frame is { Conversation: { } conversation, User: { } typist }:
+                    printer.Frame(frame, $"{conversation}: {typist} is typing");
+                    break;
+                case "deleted" when frame is { Conversation: { } conversation, Seq: { } seq }:
+                    printer.Frame(frame, $"{conversation} #{seq} deleted by {frame.By}");
+                    break;
             }
 
             foreach (var message in ready)
             {
-                printer.Message(message);
-                if (++_printed >= options.Count)
+                if (_finishing)
                 {
-                    return ExitCodes.Ok;
+                    break;
                 }
+
+                printer.Message(message);
+                if (options.MarkRead && message is { Conversation: { } conversation, Seq: { } seq })
+                {
+                    _toMark[conversation] = Math.Max(seq, _toMark.GetValueOrDefault(conversation));
+                }
+
+                _finishing = ++_printed >= options.Count;
+            }
+
+            await MarkAsync(socket, cancellationToken);
+            if (_finishing && _readsInFlight.Count == 0)
+            {
+                return ExitCodes.Ok;
             }
         }
 
@@ -262,6 +325,39 @@ public sealed class TailSession(Connection connection, RestClient rest, Printer 
     {
         printer.Error(error);
         return error.ExitCode;
+    }
+
+    private void NoteMarker(string conversation, long read)
+    {
+        if (read > _markers.GetValueOrDefault(conversation))
+        {
+            _markers[conversation] = read;
+        }
+    }
+
+    /// <summary>
+    /// --read: one <c>read</c> frame per conversation printed past its marker, and no second one while the first is
+    /// unacked, so a burst of messages costs one frame per conversation and ack (batched), never a backward move.
+    /// </summary>
+    private async Task MarkAsync(ProtocolSocket socket, CancellationToken cancellationToken)
+    {
+        foreach (var (conversation, seq) in _toMark.ToList())
+        {
+            if (seq <= _markers.GetValueOrDefault(conversation))
+            {
+                _toMark.Remove(conversation);
+                continue;
+            }
+
+            if (_readsInFlight.Values.Any(r => r.Conversation == conversation))
+            {
+                continue;
+            }
+
+            var id = $"read-{++_nextResume}";
+            _readsInFlight[id] = (conversation, seq);
+            await socket.SendAsync(new ReadFrame(id, conversation, seq), CliJson.Default.ReadFrame, cancellationToken);
+        }
     }
 
     private bool Resuming(string conversation) => _pendingResumes.Values.Any(c => c.ContainsKey(conversation));
