@@ -27,13 +27,14 @@ body='{"p":"seeded-seeded-seeded-seeded-seeded-seeded-seeded-seeded-seeded-","t"
 started=$SECONDS
 
 # insert_chunk FROM TO: conversations FROM..TO (numbered from 0: the bench pairs first, then the others), their first
-# message and both users' list rows, in one transaction.
+# message and both users' list rows, in one transaction. A conversation the log already has (a bench run before the
+# seed) is left as it is: INSERT IGNORE skips its seq 1.
 insert_chunk() {
   local users="IF(seq < $pairs, CONCAT('u', 2 * (seq DIV $half)), CONCAT('s', seq, 'a')) a,
                IF(seq < $pairs, CONCAT('u', 2 * (seq MOD $half) + 1), CONCAT('s', seq, 'b')) b, seq n"
   sql <<SQL
 START TRANSACTION;
-INSERT INTO sb_messages (conversation, seq, sender, recipient, request_id, body, created_at)
+INSERT IGNORE INTO sb_messages (conversation, seq, sender, recipient, request_id, body, created_at)
   SELECT CONCAT('dm:', LEAST(a, b), ':', GREATEST(a, b)), 1, a, CONCAT('user:', b), CONCAT('seed-', n), '$body', UTC_TIMESTAMP(6)
   FROM (SELECT $users FROM seq_${1}_to_${2}) p;
 INSERT IGNORE INTO sb_user_conversations (user_id, conversation)
