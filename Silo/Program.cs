@@ -8,6 +8,7 @@ builder.AddSwitchboardEdge();
 builder.AddSwitchboardOrleans();
 builder.AddSwitchboardSockets();
 builder.AddSwitchboardApi();
+builder.AddSwitchboardWarmUp();
 
 var app = builder.Build();
 app.UseForwardedHeaders();

@@ -57,6 +57,7 @@ public static class MariaDbHosting
         services.AddSingleton<ILogEpoch>(sp => sp.GetRequiredService<MariaDbLogEpoch>());
         services.AddSingleton<MariaDbMessageLog>();
         services.AddSingleton<IMessageLog>(sp => sp.GetRequiredService<MariaDbMessageLog>());
+        services.AddSingleton<MariaDbWarmUp>();
         services.AddHostedService<MessageLogRetention>();
         // A singleton: the check keeps its one ping in flight across probes (AddCheck<T> alone would make one per probe).
         services.AddSingleton<MessageLogHealthCheck>();

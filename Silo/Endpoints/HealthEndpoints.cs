@@ -4,7 +4,7 @@ using Switchboard.Silo.Hosting;
 
 namespace Switchboard.Silo.Endpoints;
 
-/// <summary><c>/health/live</c> (the process answers) and <c>/health/ready</c> (active in the cluster, accepting sockets).</summary>
+/// <summary><c>/health/live</c> (the process answers) and <c>/health/ready</c> (warmed up, active in the cluster, accepting sockets).</summary>
 public static class HealthEndpoints
 {
     public const string ReadyTag = "ready";
@@ -22,7 +22,7 @@ public static class HealthEndpoints
         return endpoints;
     }
 
-    private sealed class SiloReadyCheck(ISiloStatusOracle oracle, DrainState drain) : IHealthCheck
+    private sealed class SiloReadyCheck(ISiloStatusOracle oracle, DrainState drain, SiloWarmUp warmUp) : IHealthCheck
     {
         public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
         {
@@ -32,9 +32,18 @@ public static class HealthEndpoints
             }
 
             var status = oracle.CurrentStatus;
-            return Task.FromResult(status == SiloStatus.Active
-                ? HealthCheckResult.Healthy("silo active")
-                : HealthCheckResult.Unhealthy($"silo {status}"));
+            if (status != SiloStatus.Active)
+            {
+                return Task.FromResult(HealthCheckResult.Unhealthy($"silo {status}"));
+            }
+
+            // Active but not warmed up: users sent here now would wait for the JIT, pools and first activations.
+            if (!warmUp.IsFinished)
+            {
+                return Task.FromResult(HealthCheckResult.Unhealthy("warming up"));
+            }
+
+            return Task.FromResult(HealthCheckResult.Healthy(warmUp.Incomplete is { } why ? $"silo active (warm-up {why})" : "silo active"));
         }
     }
 }
