@@ -29,11 +29,74 @@ internal sealed record LatencyStats(long Count, double? P50, double? P95, double
 /// </summary>
 internal sealed class LatencyRecorder(int capacity)
 {
+    /// <summary>Seconds of a window the per-second worst is kept for (W1/W2/W5 measure 20).</summary>
+    public const int TimelineSeconds = 120;
+
     private readonly double[] _micros = new double[Math.Max(capacity, 16)];
+    // The worst sample per second of the window, by when its message was due: where in the window a tail came from
+    // (a cold start's spike at its beginning, a GC pause or a stall anywhere).
+    private readonly long[] _worstBySecond = new long[TimelineSeconds];
+    private int _seconds;
     private int _count;
     private long _overflow;
 
     public long Overflow => Interlocked.Read(ref _overflow);
+
+    /// <summary>Adds a sample of a message due <paramref name="second"/> whole seconds into the window.</summary>
+    public void Add(double micros, int second)
+    {
+        Add(micros);
+        if ((uint)second >= TimelineSeconds)
+        {
+            return;
+        }
+
+        InterlockedMax(ref _seconds, second + 1);
+        InterlockedMax(ref _worstBySecond[second], (long)micros);
+    }
+
+    /// <summary>The worst sample of each second of the window so far, in milliseconds (0 for a second without samples).</summary>
+    public double[] WorstBySecond()
+    {
+        var seconds = Volatile.Read(ref _seconds);
+        var worst = new double[seconds];
+        for (var i = 0; i < seconds; i++)
+        {
+            worst[i] = Interlocked.Read(ref _worstBySecond[i]) / 1000.0;
+        }
+
+        return worst;
+    }
+
+    private static void InterlockedMax(ref long target, long value)
+    {
+        var seen = Interlocked.Read(ref target);
+        while (value > seen)
+        {
+            var previous = Interlocked.CompareExchange(ref target, value, seen);
+            if (previous == seen)
+            {
+                return;
+            }
+
+            seen = previous;
+        }
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        var seen = Volatile.Read(ref target);
+        while (value > seen)
+        {
+            var previous = Interlocked.CompareExchange(ref target, value, seen);
+            if (previous == seen)
+            {
+                return;
+            }
+
+            seen = previous;
+        }
+    }
 
     public void Add(double micros)
     {

@@ -129,6 +129,9 @@ internal sealed class MessageBook
 
     public int ExpectedRecipients(int n) => _groups is null ? 1 : _groups.Members[_target[n]].Length - 1;
 
+    /// <summary>Whole seconds from the first measured message's due time to message <paramref name="n"/>'s.</summary>
+    private int SecondOfWindow(int n) => (int)((_dueMicros[n] - _dueMicros[Volatile.Read(ref _measureFrom)]) / 1_000_000);
+
     private bool IsMeasured(int n) => n >= Volatile.Read(ref _measureFrom) && n < Volatile.Read(ref _measureTo);
 
     /// <summary>Stamped just before the bytes go to the socket.</summary>
@@ -269,7 +272,7 @@ internal sealed class MessageBook
         Interlocked.Increment(ref _counters.Delivered);
         if (IsMeasured(n))
         {
-            Latency.Add(nowMicros - (frame.SentMicros != 0 ? frame.SentMicros : _sendMicros[n]));
+            Latency.Add(nowMicros - (frame.SentMicros != 0 ? frame.SentMicros : _sendMicros[n]), SecondOfWindow(n));
         }
     }
 

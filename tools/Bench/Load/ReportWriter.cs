@@ -94,6 +94,12 @@ internal static class ReportWriter
             {
                 text.AppendLine($"   {string.Empty,-18} errors: {string.Join(", ", w.Counts.Errors.Select(e => $"{e.Key} ×{e.Value}"))}");
             }
+
+            // W3's steps are short and many; the timeline is for a window whose tail needs placing.
+            if (verdicts is null && w.WorstBySecond is { Length: > 0 } worst)
+            {
+                text.AppendLine($"   {string.Empty,-18} worst ms per second of the window: {string.Join(' ', worst.Select(ms => ms.ToString("F0", System.Globalization.CultureInfo.InvariantCulture)))}");
+            }
         }
     }
 

@@ -76,7 +76,8 @@ internal sealed record WindowReport(
     LatencyStats Latency,
     LatencyStats AckLatency,
     LatencyStats SchedulerLag,
-    CpuReport Cpu);
+    CpuReport Cpu,
+    double[]? WorstBySecond = null);
 
 /// <summary>CPU and memory per process over a window; per delivery and per message in microseconds.</summary>
 internal sealed record ProcessUsage(string Name, int? Pid, bool InPath, double? CpuSeconds, double? Cores, double? MicrosPerDelivery, double? MicrosPerMessage, long? RssKiB);

@@ -72,7 +72,8 @@ internal sealed class WorkloadContext(LoadOptions options, LoadEngine engine, Pr
             book.Latency.Summarize(),
             book.AckLatency.Summarize(),
             book.SchedulerLag.Summarize(),
-            CpuReport.Compute(Monitor, schedule.Start, schedule.End, counts.Delivered, counts.Sent));
+            CpuReport.Compute(Monitor, schedule.Start, schedule.End, counts.Delivered, counts.Sent),
+            book.Latency.WorstBySecond());
         if (book.Overflow > 0 || book.Latency.Overflow > 0)
         {
             Report.Problems.Add($"{name}: the generator's records overflowed ({book.Overflow} messages, {book.Latency.Overflow} latency samples): a bug in the generator");
