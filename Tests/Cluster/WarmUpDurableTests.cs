@@ -15,7 +15,7 @@ public sealed class WarmUpDurableTests(DurableClusterFixture fixture)
     public async Task A_silo_warms_up_its_database_and_grains_before_it_is_ready_and_leaves_nothing_any_user_can_see()
     {
         await using var cluster = await fixture.CreateClusterAsync();
-        var silo = await cluster.StartSiloAsync("warm-1");
+        var silo = await cluster.StartSiloAsync("warm-1", new Dictionary<string, string?> { ["Switchboard__WarmUp__Enabled"] = "true" });
 
         // Done with every step (the line is logged before readiness turns 200; the file may trail it a moment).
         await Wait.UntilAsync(() => Log(silo).Contains("[3201]", StringComparison.Ordinal), "the warm-up's done line");

@@ -42,6 +42,8 @@ public sealed class SiloHostFactory : WebApplicationFactory<SiloProgram>
             ["Switchboard:Silo:ClusterId"] = $"tests-{Guid.NewGuid():N}",
             ["Switchboard:Auth:SigningKey"] = SigningKey,
             ["Switchboard:Auth:DevTokens"] = "true",
+            // The warm-up has its own tests (WarmUpReadinessTests); elsewhere it only lengthens every host's start.
+            ["Switchboard:WarmUp:Enabled"] = "false",
             ["Logging:LogLevel:Default"] = "Warning",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())

@@ -49,6 +49,8 @@ public sealed class SiloProcess : IAsyncDisposable
             ["Switchboard__Silo__SiloPort"] = ChildProcesses.FreePort().ToString(CultureInfo.InvariantCulture),
             ["Switchboard__Silo__GatewayPort"] = ChildProcesses.FreePort().ToString(CultureInfo.InvariantCulture),
             ["Switchboard__Silo__Dashboard"] = "false",
+            // The warm-up has its own tests (WarmUpDurableTests); elsewhere it only lengthens every silo's start.
+            ["Switchboard__WarmUp__Enabled"] = "false",
             ["Logging__LogLevel__Default"] = "Warning",
             ["Logging__LogLevel__Orleans"] = "Warning",
             ["Logging__LogLevel__Switchboard"] = "Information",

@@ -8,7 +8,7 @@ using Switchboard.Persistence.MariaDb;
 using Switchboard.Silo.Hosting;
 using Switchboard.Tests.Infrastructure;
 
-namespace Switchboard.Tests.Endpoints;
+namespace Switchboard.Tests.Hosting;
 
 /// <summary>
 /// The warm-up holds <c>/health/ready</c> back (the real silo host on Kestrel): not ready while a step runs, ready when
@@ -21,7 +21,7 @@ public sealed class WarmUpReadinessTests
     public async Task The_silo_is_not_ready_until_its_warm_up_has_run()
     {
         var gate = new GatedStep();
-        await using var factory = new SiloHostFactory(services: s => s.AddSingleton<IWarmUpStep>(gate));
+        await using var factory = new SiloHostFactory(On(), services: s => s.AddSingleton<IWarmUpStep>(gate));
         using var http = new HttpClient { BaseAddress = factory.BaseAddress };
 
         // Active in the cluster, listening, alive: and still unready, because the warm-up has not finished.
@@ -44,7 +44,7 @@ public sealed class WarmUpReadinessTests
     public async Task A_warm_up_that_never_ends_gives_up_at_its_bound_and_the_silo_becomes_ready()
     {
         var gate = new GatedStep();
-        await using var factory = new SiloHostFactory(new Dictionary<string, string?> { ["Switchboard:WarmUp:Timeout"] = "00:00:02" },
+        await using var factory = new SiloHostFactory(On("00:00:02"),
             services: s => s.AddSingleton<IWarmUpStep>(gate));
         using var http = new HttpClient { BaseAddress = factory.BaseAddress };
 
@@ -75,7 +75,7 @@ public sealed class WarmUpReadinessTests
             ConnectionString = $"Server=127.0.0.1;Port={port};User ID=sb;Password=sb;Database=sb;Connection Timeout=60",
         });
         await using var log = new MariaDbMessageLog(options, NullLogger<MariaDbMessageLog>.Instance);
-        await using var factory = new SiloHostFactory(new Dictionary<string, string?> { ["Switchboard:WarmUp:Timeout"] = "00:00:03" },
+        await using var factory = new SiloHostFactory(On("00:00:03"),
             services: s => s.AddSingleton(new MariaDbWarmUp(options, log)));
         var watch = Stopwatch.StartNew();
         using var http = new HttpClient { BaseAddress = factory.BaseAddress };
@@ -86,6 +86,13 @@ public sealed class WarmUpReadinessTests
         Assert.Contains(factory.Logs.Lines, l => l.Contains(logged, StringComparison.Ordinal) && l.Contains("database", StringComparison.Ordinal));
         Assert.Contains("database", factory.Services.GetRequiredService<SiloWarmUp>().Incomplete, StringComparison.Ordinal);
     }
+
+    /// <summary>The warm-up on (test hosts turn it off), bounded by <paramref name="timeout"/> when given.</summary>
+    private static Dictionary<string, string?> On(string? timeout = null) => new()
+    {
+        ["Switchboard:WarmUp:Enabled"] = "true",
+        ["Switchboard:WarmUp:Timeout"] = timeout,
+    };
 
     private sealed class GatedStep : IWarmUpStep
     {
