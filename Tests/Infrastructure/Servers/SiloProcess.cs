@@ -31,8 +31,34 @@ public sealed class SiloProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
-    /// <summary>Starts a silo of the durable cluster and waits until it is ready (60 s unless <paramref name="readyTimeout"/>).</summary>
+    /// <summary>
+    /// Starts a silo of the durable cluster and waits until it is ready (60 s unless <paramref name="readyTimeout"/>).
+    /// A free port can be taken by another test between being found and being bound: a silo that exits because its
+    /// address is in use is started again on new ports (twice at most).
+    /// </summary>
     public static async Task<SiloProcess> StartAsync(string name, string clusterId, string redis, string mysql, string logDirectory, IDictionary<string, string?>? extra = null, TimeSpan? readyTimeout = null)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var silo = Launch(name, clusterId, redis, mysql, logDirectory, extra);
+            try
+            {
+                await silo.WaitUntilReadyAsync(readyTimeout);
+                return silo;
+            }
+            catch (InvalidOperationException) when (attempt < 3 && silo.HasExited && File.ReadAllText(silo.LogFile).Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+            {
+                await silo.DisposeAsync();
+            }
+            catch
+            {
+                await silo.DisposeAsync();
+                throw;
+            }
+        }
+    }
+
+    private static SiloProcess Launch(string name, string clusterId, string redis, string mysql, string logDirectory, IDictionary<string, string?>? extra)
     {
         var dll = SiloDll();
         var http = ChildProcesses.FreePort();
@@ -62,18 +88,7 @@ public sealed class SiloProcess : IAsyncDisposable
         }
 
         var process = ChildProcesses.Start("dotnet", [dll, "--urls", $"http://127.0.0.1:{http}"], log, environment);
-        var silo = new SiloProcess(process, name, http, log);
-        try
-        {
-            await silo.WaitUntilReadyAsync(readyTimeout);
-        }
-        catch
-        {
-            await silo.DisposeAsync();
-            throw;
-        }
-
-        return silo;
+        return new SiloProcess(process, name, http, log);
     }
 
     public async Task WaitUntilReadyAsync(TimeSpan? timeout = null)
