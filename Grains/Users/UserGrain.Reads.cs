@@ -144,23 +144,7 @@ internal sealed partial class UserGrain
             return;
         }
 
-        _seenStored ??= [];
-        if (_seenStored.TryGetValue(conversation, out var seen))
-        {
-            if (seq > seen)
-            {
-                _seenStored[conversation] = seq;
-            }
-
-            return;
-        }
-
-        if (_seenStored.Count >= MostRemembered)
-        {
-            _seenStored.Clear();
-        }
-
-        _seenStored[conversation] = seq;
+        KeepHighest(ref _seenStored, conversation, seq);
     }
 
     private long SeenStored(ConversationId conversation) => _seenStored?.GetValueOrDefault(conversation) ?? 0;
@@ -176,17 +160,20 @@ internal sealed partial class UserGrain
         return RememberMarker(conversation, loaded);
     }
 
-    private long RememberMarker(ConversationId conversation, long seq)
+    private long RememberMarker(ConversationId conversation, long seq) => KeepHighest(ref _readMarkers, conversation, seq);
+
+    /// <summary>Remembers the higher of <paramref name="seq"/> and what <paramref name="map"/> holds; a full map starts again.</summary>
+    private static long KeepHighest(ref Dictionary<ConversationId, long>? map, ConversationId conversation, long seq)
     {
-        _readMarkers ??= [];
-        if (_readMarkers.Count >= MostRemembered && !_readMarkers.ContainsKey(conversation))
+        map ??= [];
+        if (map.Count >= MostRemembered && !map.ContainsKey(conversation))
         {
-            _readMarkers.Clear();
+            map.Clear();
         }
 
-        var stored = Math.Max(seq, _readMarkers.GetValueOrDefault(conversation));
-        _readMarkers[conversation] = stored;
-        return stored;
+        var highest = Math.Max(seq, map.GetValueOrDefault(conversation));
+        map[conversation] = highest;
+        return highest;
     }
 
     /// <summary>The user's other sockets, and in a direct conversation the other participant's, learn the new marker.</summary>

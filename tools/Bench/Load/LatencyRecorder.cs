@@ -36,7 +36,7 @@ internal sealed class LatencyRecorder(int capacity)
     // The worst sample per second of the window, by when its message was due: where in the window a tail came from
     // (a cold start's spike at its beginning, a GC pause or a stall anywhere).
     private readonly long[] _worstBySecond = new long[TimelineSeconds];
-    private int _seconds;
+    private long _seconds;
     private int _count;
     private long _overflow;
 
@@ -58,7 +58,7 @@ internal sealed class LatencyRecorder(int capacity)
     /// <summary>The worst sample of each second of the window so far, in milliseconds (0 for a second without samples).</summary>
     public double[] WorstBySecond()
     {
-        var seconds = Volatile.Read(ref _seconds);
+        var seconds = (int)Interlocked.Read(ref _seconds);
         var worst = new double[seconds];
         for (var i = 0; i < seconds; i++)
         {
@@ -71,21 +71,6 @@ internal sealed class LatencyRecorder(int capacity)
     private static void InterlockedMax(ref long target, long value)
     {
         var seen = Interlocked.Read(ref target);
-        while (value > seen)
-        {
-            var previous = Interlocked.CompareExchange(ref target, value, seen);
-            if (previous == seen)
-            {
-                return;
-            }
-
-            seen = previous;
-        }
-    }
-
-    private static void InterlockedMax(ref int target, int value)
-    {
-        var seen = Volatile.Read(ref target);
         while (value > seen)
         {
             var previous = Interlocked.CompareExchange(ref target, value, seen);
