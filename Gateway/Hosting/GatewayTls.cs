@@ -6,6 +6,7 @@ using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Server.Kestrel;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Switchboard.Cluster.Security;
 
 namespace Switchboard.Gateway.Hosting;
 
@@ -32,7 +33,7 @@ public sealed class GatewayTls
         {
             // Applied before each endpoint's own settings, so it also covers endpoints from Kestrel:Endpoints.
             kestrel.ConfigureHttpsDefaults(https => https.SslProtocols = Protocols);
-            UseRenewableCertificates(kestrel, context.Configuration.GetSection("Kestrel"), context.HostingEnvironment.ContentRootPath);
+            UseRenewableCertificates(kestrel, context.Configuration.GetSection("Kestrel"), context.HostingEnvironment.ContentRootPath, options.ReleaseIdleTlsBuffers);
         });
 
         if (builder.Configuration.GetSection("Kestrel:Endpoints").GetChildren().Any() || !options.SelfSignedCertificate)
@@ -49,6 +50,7 @@ public sealed class GatewayTls
             {
                 listen.Protocols = HttpProtocols.Http1AndHttp2;
                 listen.UseHttps(tls.SelfSignedCertificate);
+                ReleaseIdleBuffers(listen, options.ReleaseIdleTlsBuffers);
             }
 
             if (url.IsLoopback && url.HostNameType == UriHostNameType.Dns)
@@ -67,7 +69,7 @@ public sealed class GatewayTls
     /// Kestrel's own reload on change is off: it rebinds the endpoint when a certificate file changes, which closes the
     /// connections open on it (sockets included); the endpoints themselves are read once, at start.
     /// </summary>
-    private static void UseRenewableCertificates(KestrelServerOptions kestrel, IConfigurationSection section, string contentRoot)
+    private static void UseRenewableCertificates(KestrelServerOptions kestrel, IConfigurationSection section, string contentRoot, bool releaseIdleBuffers)
     {
         var loader = kestrel.Configure(section, reloadOnChange: false);
         foreach (var endpoint in section.GetSection("Endpoints").GetChildren())
@@ -105,7 +107,17 @@ public sealed class GatewayTls
                         CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
                     }),
                 });
+                ReleaseIdleBuffers(configured.ListenOptions, releaseIdleBuffers);
             });
+        }
+    }
+
+    /// <summary>After the handshake of each connection: OpenSSL frees its record buffers whenever they are empty.</summary>
+    private static void ReleaseIdleBuffers(ListenOptions listen, bool enabled)
+    {
+        if (enabled)
+        {
+            listen.UseIdleTlsBufferRelease(listen.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger<GatewayTls>());
         }
     }
 

@@ -2,12 +2,15 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.WebSockets;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Switchboard.Cluster.Security;
 
 namespace Switchboard.Bench;
 
@@ -16,13 +19,15 @@ namespace Switchboard.Bench;
 /// and without TLS, nothing else in the process. The server runs here; the clients in a child process (so their own
 /// memory is not counted); the server's RSS and managed heap after a full GC are read before and after they connect.
 /// </summary>
-internal static class TlsFloorBenchmark
+internal static partial class TlsFloorBenchmark
 {
-    public const string Usage = "       dotnet run -c Release --project tools/Bench -- tls-floor [sockets=3000] [--plain]";
+    public const string Usage = "       dotnet run -c Release --project tools/Bench -- tls-floor [sockets=3000] [--plain | --keep-buffers]";
 
     public static async Task<int> RunAsync(string[] args)
     {
         var plain = args.Contains("--plain");
+        // Without it the server sets SSL_MODE_RELEASE_BUFFERS on each connection, as the gateway does.
+        var keepBuffers = args.Contains("--keep-buffers");
         var sockets = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) is { } count ? int.Parse(count, CultureInfo.InvariantCulture) : 3_000;
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256);
@@ -36,6 +41,10 @@ internal static class TlsFloorBenchmark
             if (!plain)
             {
                 listen.UseHttps(certificate);
+                if (!keepBuffers)
+                {
+                    listen.UseIdleTlsBufferRelease(NullLogger.Instance);
+                }
             }
         }));
         await using var app = builder.Build();
@@ -60,6 +69,7 @@ internal static class TlsFloorBenchmark
         var target = new UriBuilder(address) { Scheme = plain ? "ws" : "wss", Path = "/ws" }.Uri;
 
         var before = Measure();
+        var mallocBefore = Malloc();
         using var clients = Process.Start(new ProcessStartInfo("dotnet", [typeof(TlsFloorBenchmark).Assembly.Location, "tls-floor-clients", target.ToString(), sockets.ToString(CultureInfo.InvariantCulture)])
         {
             RedirectStandardOutput = true,
@@ -73,11 +83,12 @@ internal static class TlsFloorBenchmark
         }
 
         var after = Measure();
+        var mallocAfter = Malloc();
         clients.Kill();
         var rss = (after.Rss - before.Rss) / 1024.0 / sockets;
         var managed = (after.Managed - before.Managed) / 1024.0 / sockets;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"tls-floor: {sockets:N0} idle {(plain ? "ws" : "wss")} sockets on a bare Kestrel server: {rss:F1} KiB each (managed {managed:F1}, outside the managed heap {rss - managed:F1})"));
+            $"tls-floor: {sockets:N0} idle {(plain ? "ws" : keepBuffers ? "wss (buffers kept)" : "wss")} sockets on a bare Kestrel server: {rss:F1} KiB each (managed {managed:F1}, outside the managed heap {rss - managed:F1}; malloc in use {(mallocAfter.InUse - mallocBefore.InUse) / 1024.0 / sockets:F1}, freed and kept {(mallocAfter.Free - mallocBefore.Free) / 1024.0 / sockets:F1})"));
         return 0;
     }
 
@@ -112,6 +123,22 @@ internal static class TlsFloorBenchmark
         Console.WriteLine("connected");
         await Task.Delay(Timeout.Infinite);
         return 0;
+    }
+
+    /// <summary>glibc's malloc counters (mallinfo2, all arenas): bytes handed out and bytes freed but kept.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    private struct MallInfo2
+    {
+        public nuint Arena, OrdBlks, SmBlks, HBlks, HBlkHd, UsmBlks, FsmBlks, UordBlks, FordBlks, KeepCost;
+    }
+
+    [LibraryImport("libc", EntryPoint = "mallinfo2")]
+    private static partial MallInfo2 MallocInfo();
+
+    private static (long InUse, long Free) Malloc()
+    {
+        var info = MallocInfo();
+        return ((long)(info.UordBlks + info.HBlkHd), (long)info.FordBlks);
     }
 
     private static (long Rss, long Managed) Measure()
