@@ -92,7 +92,8 @@ public static unsafe class IdleTlsBuffers
                 return null;
             }
 
-            string? path = null;
+            // Exactly one libssl mapped: with two (say 1.1 beside 3), which one .NET's handles belong to is not known here.
+            var paths = new HashSet<string>(StringComparer.Ordinal);
             try
             {
                 foreach (var line in File.ReadLines("/proc/self/maps"))
@@ -100,8 +101,7 @@ public static unsafe class IdleTlsBuffers
                     var start = line.IndexOf('/', StringComparison.Ordinal);
                     if (start >= 0 && Path.GetFileName(line.AsSpan(start)).StartsWith("libssl.so", StringComparison.Ordinal))
                     {
-                        path = line[start..];
-                        break;
+                        paths.Add(line[start..]);
                     }
                 }
             }
@@ -109,6 +109,8 @@ public static unsafe class IdleTlsBuffers
             {
                 return null;
             }
+
+            var path = paths.Count == 1 ? paths.First() : null;
 
             // Loading the mapped file again returns the library already loaded, so the SSL handles are its own.
             if (path is null || !NativeLibrary.TryLoad(path, out var library) || !NativeLibrary.TryGetExport(library, "SSL_ctrl", out var export))
