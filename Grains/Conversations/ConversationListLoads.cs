@@ -23,5 +23,8 @@ public sealed class ConversationListLoads(int slots)
     /// <summary>Takes a slot if one is free, without waiting.</summary>
     public bool TryEnter() => _slots.Wait(0);
 
+    /// <summary>Waits for a slot (a list read ahead of its owner's sends, which nothing waits on).</summary>
+    public Task WaitAsync() => _slots.WaitAsync();
+
     public void Exit() => _slots.Release();
 }

@@ -23,6 +23,7 @@ internal sealed class DirectConversations(UserId owner, IMessageLog log, TimePro
     private readonly ConversationTable _table = new(Capacity);
     private Task? _load;
     private bool _loaded;
+    private ListPrefetch? _prefetch;
 
     /// <summary>Conversations remembered now (for tests).</summary>
     internal int Count => _table.Count;
@@ -80,12 +81,41 @@ internal sealed class DirectConversations(UserId owner, IMessageLog log, TimePro
         }
     }
 
+    /// <summary>
+    /// Starts reading the owner's list now, when its user connects: the first sends come seconds later, and after a
+    /// start a thousand users connecting at once would otherwise all read their lists at their first sends. It waits
+    /// for one of the silo's list slots off the grain's scheduler, so an activation gone meanwhile holds no slot.
+    /// </summary>
+    public void Prefetch()
+    {
+        if (!_loaded && _load is null && _prefetch is null)
+        {
+            _prefetch = new ListPrefetch(owner, log, listLoads);
+        }
+    }
+
     /// <summary>The latest seq of a conversation the table does not know: from the activation's list, else the log.</summary>
     private async ValueTask<long> ResolveAsync(ConversationId conversation)
     {
         if (_table.IsUnresolved(conversation) && !_loaded)
         {
-            if (_load is null && listLoads.TryEnter())
+            if (_load is null && _prefetch is { } prefetch)
+            {
+                if (prefetch.Started)
+                {
+                    // Reading (or read): its answer serves this send.
+                    _prefetch = null;
+                    _load = AdoptAsync(prefetch.List);
+                }
+                else if (listLoads.TryEnter())
+                {
+                    // Still queued for a slot, and one is free now: read here, and the queued one gives up.
+                    prefetch.Abandon();
+                    _prefetch = null;
+                    _load = LoadReleasingAsync();
+                }
+            }
+            else if (_load is null && listLoads.TryEnter())
             {
                 _load = LoadReleasingAsync();
             }
@@ -116,6 +146,13 @@ internal sealed class DirectConversations(UserId owner, IMessageLog log, TimePro
         return latest;
     }
 
+    private async Task AdoptAsync(Task<IReadOnlyList<ConversationSummary>?> list)
+    {
+        var listed = await list;
+        _loaded = true;
+        _table.AddList(listed);
+    }
+
     private async Task LoadReleasingAsync()
     {
         try
@@ -127,6 +164,48 @@ internal sealed class DirectConversations(UserId owner, IMessageLog log, TimePro
         finally
         {
             listLoads.Exit();
+        }
+    }
+
+    /// <summary>A list read started ahead of the owner's sends, entirely on the thread pool (slot, query, release).</summary>
+    private sealed class ListPrefetch
+    {
+        private volatile bool _started;
+        private volatile bool _abandoned;
+
+        public ListPrefetch(UserId owner, IMessageLog log, ConversationListLoads slots)
+        {
+            List = Task.Run(() => ReadAsync(owner, log, slots));
+
+            // A read that failed and that no send came to adopt is not an unobserved exception.
+            List.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+
+        /// <summary>True once it holds a slot: from then on waiting for it is no longer waiting in the queue.</summary>
+        public bool Started => _started;
+
+        public Task<IReadOnlyList<ConversationSummary>?> List { get; }
+
+        /// <summary>The owner read its list itself: if still queued, this gives its turn up.</summary>
+        public void Abandon() => _abandoned = true;
+
+        private async Task<IReadOnlyList<ConversationSummary>?> ReadAsync(UserId owner, IMessageLog log, ConversationListLoads slots)
+        {
+            await slots.WaitAsync().ConfigureAwait(false);
+            try
+            {
+                if (_abandoned)
+                {
+                    return null;
+                }
+
+                _started = true;
+                return await log.ListDirectConversationsAsync(owner, Capacity).ConfigureAwait(false);
+            }
+            finally
+            {
+                slots.Exit();
+            }
         }
     }
 }

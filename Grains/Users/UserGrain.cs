@@ -87,6 +87,8 @@ internal sealed partial class UserGrain(
             silo.Connections = [.. silo.Connections, connection];
         }
 
+        // A connected user sends soon: its list of conversations is read now, not in front of its first send.
+        (_directConversations ??= new DirectConversations(Id, log, time, listLoads)).Prefetch();
         return Task.FromResult(Groups());
     }
 

@@ -47,6 +47,53 @@ public sealed class DirectConversationsStateTests
     }
 
     [Fact]
+    public async Task A_list_read_when_the_user_connected_serves_the_first_sends_without_a_read_of_their_own()
+    {
+        var log = new ProbedLog();
+        var before = new DirectConversations(Owner, log, TimeProvider.System, new ConversationListLoads());
+        Assert.Equal(1, (await before.AppendAsync(With("alice"), Command("alice", "alice-1"))).Seq);
+        Assert.Equal(1, log.ListCalls);
+
+        // The next activation: its user connects, and the list is read before any send.
+        var slots = new ConversationListLoads(1);
+        var after = new DirectConversations(Owner, log, TimeProvider.System, slots);
+        after.Prefetch();
+        after.Prefetch();
+        await Wait.UntilAsync(() => Task.FromResult(log.ListCalls == 2 && slots.Free == 1), "the prefetch reads the list once and frees its slot");
+
+        Assert.Equal(2, (await after.AppendAsync(With("alice"), Command("alice", "alice-2"))).Seq);
+        Assert.Equal(1, (await after.AppendAsync(With("bob"), Command("bob", "bob-1"))).Seq);
+        Assert.Equal((2, 0), (log.ListCalls, log.LatestReads));
+    }
+
+    [Fact]
+    public async Task A_list_read_still_queued_for_a_slot_never_holds_a_send_up_and_gives_its_turn_up_when_the_send_reads_the_list()
+    {
+        var log = new ProbedLog { HoldList = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };
+        var slots = new ConversationListLoads(1);
+        var other = new UserId("other-owner");
+        var holder = new DirectConversations(other, log, TimeProvider.System, slots);
+        var held = holder.AppendAsync(ConversationId.Direct(other, new UserId("zed")), Command("zed", "z1")).AsTask();
+        await Wait.UntilAsync(() => Task.FromResult(log.ListCalls == 1), "another owner holds the only slot");
+
+        var conversations = new DirectConversations(Owner, log, TimeProvider.System, slots);
+        conversations.Prefetch();
+
+        // Queued behind the held slot: the send reads its own conversation's seq and goes on.
+        var stored = await conversations.AppendAsync(With("alice"), Command("alice", "a1")).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(1, stored.Seq);
+        Assert.Equal(1, log.LatestReads);
+        Assert.False(held.IsCompleted);
+
+        // The slot frees: the queued read takes it, and the next send to another conversation uses what it read.
+        log.HoldList.SetResult();
+        Assert.Equal(1, (await held).Seq);
+        await Wait.UntilAsync(() => Task.FromResult(log.ListCalls == 2 && slots.Free == 1), "the queued read runs once the slot is free");
+        Assert.Equal(1, (await conversations.AppendAsync(With("bob"), Command("bob", "b1"))).Seq);
+        Assert.Equal((2, 1), (log.ListCalls, log.LatestReads));
+    }
+
+    [Fact]
     public async Task Appends_to_one_conversation_take_turns_in_order_while_other_conversations_go_ahead()
     {
         var log = new ProbedLog { Hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };
