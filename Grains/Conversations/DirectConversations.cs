@@ -99,24 +99,18 @@ internal sealed class DirectConversations(UserId owner, IMessageLog log, TimePro
     {
         if (_table.IsUnresolved(conversation) && !_loaded)
         {
-            if (_load is null && _prefetch is { } prefetch)
+            if (_load is null && _prefetch is { Started: true } prefetch)
             {
-                if (prefetch.Started)
-                {
-                    // Reading (or read): its answer serves this send.
-                    _prefetch = null;
-                    _load = AdoptAsync(prefetch.List);
-                }
-                else if (listLoads.TryEnter())
-                {
-                    // Still queued for a slot, and one is free now: read here, and the queued one gives up.
-                    prefetch.Abandon();
-                    _prefetch = null;
-                    _load = LoadReleasingAsync();
-                }
+                // The read started when the user connected (or done): its answer serves this send.
+                _prefetch = null;
+                _load = AdoptAsync(prefetch.List);
             }
-            else if (_load is null && listLoads.TryEnter())
+
+            if (_load is null && listLoads.TryEnter())
             {
+                // A read still queued for a slot gives its turn up: this one reads now.
+                _prefetch?.Abandon();
+                _prefetch = null;
                 _load = LoadReleasingAsync();
             }
 
